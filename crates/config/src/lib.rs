@@ -1,0 +1,1 @@
+//! keepalived.conf → typed model (being written).

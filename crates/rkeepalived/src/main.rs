@@ -1,0 +1,2 @@
+//! The rkeepalived binary (being written).
+fn main() {}
