@@ -1,0 +1,191 @@
+//! The netlink socket: options, send, receive, family resolution.
+
+use std::io;
+use std::time::Duration;
+
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload, ParseableParametrized,
+};
+use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
+use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
+use netlink_packet_generic::{GenlHeader, GenlMessage};
+use netlink_sys::{
+    AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket, protocols::NETLINK_GENERIC,
+};
+
+use super::wire::{GENL_HDRLEN, NLMSG_HDRLEN, Reply, split};
+use crate::codec::IPVS_GENL_NAME;
+use crate::error::IpvsError;
+
+/// Receive buffer size requested with `SO_RCVBUFFORCE`. A batch sends no
+/// acks for successful operations, only errors; each error costs the
+/// receive queue about 1 KiB of `truesize`, so this holds the replies of a
+/// whole batch even if every operation in it fails.
+const RCVBUF: usize = 8 << 20;
+/// Largest single receive: dump skbs are at most 32 KiB in 6.x kernels.
+const RECV_CAPACITY: usize = 256 << 10;
+/// How long to wait for the kernel before declaring a reply lost.
+pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A generic-netlink socket bound to the kernel.
+pub(crate) struct Socket {
+    sock: TokioSocket,
+    recv_buf: Vec<u8>,
+    seq: u32,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_err(op: &str, source: io::Error) -> IpvsError {
+    IpvsError::Io {
+        op: op.to_owned(),
+        source,
+    }
+}
+
+impl Socket {
+    /// Open and configure the socket (needs a tokio runtime).
+    pub(crate) fn open() -> Result<Socket, IpvsError> {
+        let op = "open generic netlink socket";
+        let mut sock = TokioSocket::new(NETLINK_GENERIC).map_err(|e| io_err(op, e))?;
+        {
+            let s = sock.socket_mut();
+            s.bind_auto().map_err(|e| io_err(op, e))?;
+            s.connect(&SocketAddr::new(0, 0))
+                .map_err(|e| io_err(op, e))?;
+            // Error replies echo only the request header, and carry the
+            // kernel's explanation text (NLM_F_ACK_TLVS).
+            s.set_cap_ack(true).map_err(|e| io_err(op, e))?;
+            s.set_ext_ack(true).map_err(|e| io_err(op, e))?;
+            // SO_RCVBUFFORCE needs CAP_NET_ADMIN, which IPVS needs anyway for
+            // changes; read-only users fall back to what rmem_max allows.
+            if nix::sys::socket::setsockopt(&*s, nix::sys::socket::sockopt::RcvBufForce, &RCVBUF)
+                .is_err()
+            {
+                s.set_rx_buf_sz(RCVBUF).map_err(|e| io_err(op, e))?;
+            }
+        }
+        Ok(Socket {
+            sock,
+            recv_buf: Vec::with_capacity(RECV_CAPACITY),
+            seq: 0,
+        })
+    }
+
+    /// Reserve `n` consecutive sequence numbers; returns the first.
+    pub(crate) fn next_seq(&mut self, n: u32) -> u32 {
+        // Sequence numbers wrap; replies are matched within a window that
+        // never spans more than one batch, so wrapping is harmless.
+        let first = self.seq.wrapping_add(1);
+        self.seq = self.seq.wrapping_add(n.max(1));
+        first
+    }
+
+    /// Send one buffer holding one or more requests.
+    pub(crate) async fn send(&mut self, buf: &[u8], op: &str) -> Result<(), IpvsError> {
+        let n = self.sock.send(buf).await.map_err(|e| io_err(op, e))?;
+        if n != buf.len() {
+            return Err(io_err(
+                op,
+                io::Error::other(format!("short netlink send: {n} of {} bytes", buf.len())),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Receive one datagram and hand each message in it to `each`; stops
+    /// early if `each` returns `false`. Returns whether to keep receiving.
+    pub(crate) async fn recv_with(
+        &mut self,
+        op: &str,
+        mut each: impl FnMut(Reply<'_>) -> Result<bool, IpvsError>,
+    ) -> Result<bool, IpvsError> {
+        self.recv_buf.clear();
+        self.recv_buf.reserve(RECV_CAPACITY);
+        match tokio::time::timeout(REPLY_TIMEOUT, self.sock.recv(&mut self.recv_buf)).await {
+            Err(_) => {
+                return Err(IpvsError::Unknown {
+                    op: op.to_owned(),
+                    reason: "no reply from the kernel".into(),
+                });
+            }
+            Ok(Err(e)) => return Err(io_err(op, e)),
+            Ok(Ok(())) => {}
+        }
+        for reply in split(&self.recv_buf) {
+            let reply = reply.map_err(|e| IpvsError::Decode {
+                op: op.to_owned(),
+                reason: e.to_string(),
+            })?;
+            if !each(reply)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Resolve the id of the `IPVS` generic-netlink family.
+    pub(crate) async fn resolve_family(&mut self) -> Result<u16, IpvsError> {
+        let op = "resolve generic netlink family IPVS";
+        let seq = self.next_seq(1);
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_ACK;
+        header.sequence_number = seq;
+        let genl = GenlMessage::from_payload(GenlCtrl {
+            cmd: GenlCtrlCmd::GetFamily,
+            nlas: vec![GenlCtrlAttrs::FamilyName(IPVS_GENL_NAME.to_owned())],
+        });
+        let mut msg = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(genl));
+        msg.finalize();
+        let mut buf = vec![0u8; msg.buffer_len()];
+        msg.serialize(&mut buf);
+        self.send(&buf, op).await?;
+
+        let mut family = None;
+        let mut outcome: Option<Result<(), IpvsError>> = None;
+        while outcome.is_none() {
+            self.recv_with(op, |reply| {
+                match reply {
+                    Reply::Error { seq: s, errno, .. } if s == seq => {
+                        outcome = Some(match errno {
+                            0 => Ok(()),
+                            2 => Err(IpvsError::NotAvailable),
+                            e => Err(io_err(op, io::Error::from_raw_os_error(e))),
+                        });
+                        return Ok(false);
+                    }
+                    Reply::Data { seq: s, bytes, .. } if s == seq => {
+                        let body = bytes.get(NLMSG_HDRLEN..).unwrap_or_default();
+                        let decode = |e: netlink_packet_core::DecodeError| IpvsError::Decode {
+                            op: op.to_owned(),
+                            reason: e.to_string(),
+                        };
+                        let gh = GenlHeader::parse(body).map_err(decode)?;
+                        let ctrl =
+                            GenlCtrl::parse_with_param(&body[GENL_HDRLEN..], gh).map_err(decode)?;
+                        family = ctrl.nlas.iter().find_map(|a| match a {
+                            GenlCtrlAttrs::FamilyId(id) => Some(*id),
+                            _ => None,
+                        });
+                    }
+                    _ => {}
+                }
+                Ok(true)
+            })
+            .await?;
+        }
+        match outcome {
+            Some(Err(e)) => Err(e),
+            _ => family.ok_or_else(|| IpvsError::Decode {
+                op: op.to_owned(),
+                reason: "CTRL_CMD_NEWFAMILY without CTRL_ATTR_FAMILY_ID".into(),
+            }),
+        }
+    }
+}
