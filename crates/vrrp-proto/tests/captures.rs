@@ -348,7 +348,7 @@ fn instance_sends_what_keepalived_sends() {
     let mut now = Instant::now();
     vi.handle(now, Input::Start);
     let mut sent = Vec::new();
-    let mut drain = |vi: &mut Instance, sent: &mut Vec<Vec<u8>>| {
+    let drain = |vi: &mut Instance, sent: &mut Vec<Vec<u8>>| {
         while let Some(a) = vi.poll_action() {
             if let Action::SendAdvert(tx) = a {
                 let mut buf = [0u8; 1500];
