@@ -162,7 +162,7 @@ impl AhHeader {
     }
 
     /// Writes the header into the first [`AH_LEN`] bytes of `b` (which must be that long).
-    pub(crate) fn write(&self, b: &mut [u8]) {
+    pub fn write(&self, b: &mut [u8]) {
         b[0] = self.next_header;
         b[1] = self.payload_len;
         b[2] = 0;
@@ -175,13 +175,17 @@ impl AhHeader {
 
 /// Computes the AH ICV over an IPv4 packet laid out as `ip header | AH | VRRP`.
 ///
-/// `packet` is the whole packet; `ihl` the IPv4 header length in bytes. The ICV covers a copy
+/// `packet` is the whole packet; `ihl` the IPv4 header length in bytes (20..=60). `None` if
+/// `ihl` is out of range or the packet is shorter than `ihl` + [`AH_LEN`]. The ICV covers a copy
 /// of the IPv4 header with TOS, fragment offset/flags and header checksum zeroed (and the TTL
 /// too when `zero_ttl`, keepalived's unicast rule since unicast TTLs may be changed by
 /// routers), then the AH header with its ICV zeroed, then the rest of the packet.
-pub(crate) fn ah_icv(key: &AuthKey, packet: &[u8], ihl: usize, zero_ttl: bool) -> [u8; ICV_LEN] {
+pub fn ah_icv(key: &AuthKey, packet: &[u8], ihl: usize, zero_ttl: bool) -> Option<[u8; ICV_LEN]> {
     let mut hdr = [0u8; 60 + AH_LEN];
     let fixed = ihl + AH_LEN;
+    if !(20..=60).contains(&ihl) || packet.len() < fixed {
+        return None;
+    }
     hdr[..fixed].copy_from_slice(&packet[..fixed]);
     hdr[1] = 0; // TOS
     hdr[6] = 0; // flags + fragment offset
@@ -195,7 +199,7 @@ pub(crate) fn ah_icv(key: &AuthKey, packet: &[u8], ihl: usize, zero_ttl: bool) -
     let digest = hmac_md5(&key.0, &[&hdr[..fixed], &packet[fixed..]]);
     let mut icv = [0u8; ICV_LEN];
     icv.copy_from_slice(&digest[..ICV_LEN]);
-    icv
+    Some(icv)
 }
 
 #[cfg(test)]

@@ -466,7 +466,10 @@ pub fn decode(buf: &[u8], meta: &RxMeta, rules: &RxRules<'_>) -> Result<Received
                     return Err(DecodeError::AhNextHeader(ah.next_header));
                 }
                 // ICV first: nothing else in the packet can be trusted before it verifies.
-                if !ct_eq(&ah_icv(&key, buf, h.ip_header_len, unicast), &ah.icv) {
+                let Some(icv) = ah_icv(&key, buf, h.ip_header_len, unicast) else {
+                    return Err(DecodeError::AhIcv);
+                };
+                if !ct_eq(&icv, &ah.icv) {
                     return Err(DecodeError::AhIcv);
                 }
                 if IpAddr::V4(Ipv4Addr::from(ah.spi)) != h.src {

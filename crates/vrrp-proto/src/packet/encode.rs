@@ -233,8 +233,10 @@ impl Transmit {
                     icv: [0; ICV_LEN],
                 };
                 h.write(&mut buf[IPV4_HEADER_LEN..]);
-                let icv = ah_icv(&key, buf, IPV4_HEADER_LEN, self.unicast);
-                buf[IPV4_HEADER_LEN + 12..IPV4_HEADER_LEN + AH_LEN].copy_from_slice(&icv);
+                // The buffer holds the whole packet: the ICV is always computed.
+                if let Some(icv) = ah_icv(&key, buf, IPV4_HEADER_LEN, self.unicast) {
+                    buf[IPV4_HEADER_LEN + 12..IPV4_HEADER_LEN + AH_LEN].copy_from_slice(&icv);
+                }
             }
         }
         Ok(len)
