@@ -1,1 +1,217 @@
-//! keepalived.conf → typed model (being written).
+//! keepalived.conf, read exactly and checked strictly.
+//!
+//! The pipeline: files → [`preprocess`] (comments, `include`, `@id` lines, `$NAME=`
+//! definitions, `~SEQ`/`~LST`, brace splitting; the words are lexed with `nom`) →
+//! [`tree`] (generic `keyword args { ... }` nodes with spans) → lowering (one keyword table
+//! per block, keepalived's defaults) → [`validate`] (cross references, duplicate VRIDs and
+//! VIPs, facts of this machine) → [`model::Config`].
+//!
+//! Every problem is collected with its `file:line:column`; loading fails if any is an
+//! error. Unknown keywords are errors unless [`LoadOptions::lenient`] is set (keepalived
+//! only warns about them, which hides typos).
+//!
+//! This crate owns the configuration language and model. It never touches the network,
+//! the kernel or processes; the only I/O is reading configuration files (and, for the
+//! optional host checks, looking at `/sys/class/net` and script files).
+//!
+//! ```
+//! use rk_config::{LoadOptions, load_str};
+//!
+//! let text = r#"
+//! vrrp_instance VI_1 {
+//!     state MASTER
+//!     interface eth0
+//!     virtual_router_id 33#comment glued to the value
+//!     priority 100
+//!     virtual_ipaddress { 172.16.15.99/16 dev eth0 label eth0:0 }
+//! }
+//! "#;
+//! let loaded = load_str("keepalived.conf", text, &LoadOptions::for_tests()).unwrap();
+//! let vi = &loaded.config.vrrp_instances[0];
+//! assert_eq!((vi.vrid, vi.priority), (33, 100));
+//! assert_eq!(vi.virtual_ipaddress[0].label.as_deref(), Some("eth0:0"));
+//!
+//! let bad = "vrrp_instance VI_1 {\n  prority 100\n}\n";
+//! let err = load_str("bad.conf", bad, &LoadOptions::for_tests()).unwrap_err();
+//! assert!(err.render().contains("bad.conf:2:3"));
+//! assert!(err.render().contains("did you mean 'priority'?"));
+//! ```
+
+pub mod diag;
+pub mod lexer;
+pub(crate) mod lower;
+pub mod model;
+pub mod preprocess;
+pub mod source;
+pub mod tree;
+pub mod validate;
+
+use std::path::Path;
+
+pub use diag::{DiagKind, Diagnostic, Diagnostics, Severity};
+pub use model::Config;
+pub use source::{SourceMap, Span};
+pub use validate::{HostFacts, NoHost, SystemHost};
+
+/// The default configuration file.
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/keepalived/keepalived.conf";
+
+/// How to load a configuration.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// The config id `@id` lines are compared with (keepalived's `-i`; default: the host
+    /// name up to its first dot).
+    pub config_id: String,
+    /// Report unknown keywords as warnings instead of errors (`--lenient`).
+    pub lenient: bool,
+    /// Seed for `${_RANDOM}`; the current time when absent.
+    pub random_seed: Option<u64>,
+    /// Check the configuration against this machine (interfaces, scripts). Problems are
+    /// warnings either way.
+    pub check_host: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            config_id: preprocess::default_config_id(),
+            lenient: false,
+            random_seed: None,
+            check_host: true,
+        }
+    }
+}
+
+impl LoadOptions {
+    /// Options that do not depend on the machine: config id `test`, fixed random seed, no
+    /// host checks. For tests and examples.
+    pub fn for_tests() -> Self {
+        LoadOptions {
+            config_id: "test".into(),
+            lenient: false,
+            random_seed: Some(1),
+            check_host: false,
+        }
+    }
+}
+
+/// A configuration that loaded: the model, the files read, and any warnings.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The typed configuration.
+    pub config: Config,
+    /// The files read.
+    pub sources: SourceMap,
+    /// Warnings (there are no errors).
+    pub diagnostics: Diagnostics,
+}
+
+impl Loaded {
+    /// The warnings, rendered.
+    pub fn render_warnings(&self) -> String {
+        self.diagnostics.render(&self.sources)
+    }
+}
+
+/// A configuration that did not load, with every problem found.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    /// The files read.
+    pub sources: SourceMap,
+    /// Errors and warnings, in file order.
+    pub diagnostics: Diagnostics,
+}
+
+impl Rejected {
+    /// Every diagnostic, rendered with its place, then a summary line.
+    pub fn render(&self) -> String {
+        self.diagnostics.render(&self.sources)
+    }
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+fn seed(opts: &LoadOptions) -> u64 {
+    opts.random_seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    })
+}
+
+/// Loads the configuration file at `path` and everything it includes.
+pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, Rejected> {
+    let mut sources = SourceMap::new();
+    let mut diags = Diagnostics::new();
+    if !path.is_file() {
+        diags.error(
+            DiagKind::Include,
+            None,
+            format!(
+                "configuration file '{}' does not exist or is not a file",
+                path.display()
+            ),
+        );
+        return Err(Rejected {
+            sources,
+            diagnostics: diags,
+        });
+    }
+    let items =
+        preprocess::Preprocessor::new(&mut sources, &mut diags, &opts.config_id, seed(opts))
+            .run(path);
+    finish(items, sources, diags, opts)
+}
+
+/// Loads configuration text (the text is named `name` in diagnostics; includes are
+/// relative to the working directory).
+pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Loaded, Rejected> {
+    let mut sources = SourceMap::new();
+    let mut diags = Diagnostics::new();
+    let items =
+        preprocess::Preprocessor::new(&mut sources, &mut diags, &opts.config_id, seed(opts))
+            .run_text(name, text);
+    finish(items, sources, diags, opts)
+}
+
+fn finish(
+    items: Vec<tree::Item>,
+    sources: SourceMap,
+    mut diags: Diagnostics,
+    opts: &LoadOptions,
+) -> Result<Loaded, Rejected> {
+    let nodes = tree::build(items, &mut diags);
+    let mut config = {
+        let mut cx = lower::cx::Cx {
+            diags: &mut diags,
+            lenient: opts.lenient,
+        };
+        lower::lower(&nodes, &mut cx)
+    };
+    let host: &dyn HostFacts = if opts.check_host {
+        &SystemHost
+    } else {
+        &NoHost
+    };
+    validate::validate(&mut config, host, &mut diags);
+    diags.sort();
+    if diags.has_errors() {
+        Err(Rejected {
+            sources,
+            diagnostics: diags,
+        })
+    } else {
+        Ok(Loaded {
+            config,
+            sources,
+            diagnostics: diags,
+        })
+    }
+}

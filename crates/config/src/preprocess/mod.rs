@@ -1,0 +1,492 @@
+//! From files to lines of words: comments, continuations, `include`, `@id` conditional
+//! lines, `$NAME=` definitions and their substitution, `~SEQ`/`~LST` repetition, and
+//! splitting at braces. The output is a flat list of [`Item`]s for the tree builder.
+//!
+//! Order of work on each line follows keepalived's `read_line` (`lib/parser.c`):
+//! conditional prefix, definition, sequence, substitution (then the result is looked at
+//! again from the top), include, and finally the split at `{` / `}`.
+//!
+//! Two deliberate differences from keepalived, both stricter or more useful:
+//! * a trailing `\` continues any line, not only a `$NAME=` definition (keepalived glues
+//!   the backslash to the last word, which is never what was meant);
+//! * a plain `include` of a file that does not exist is an error (see `include.rs`).
+
+mod defs;
+mod include;
+mod seq;
+
+use std::path::{Path, PathBuf};
+
+use crate::diag::{DiagKind, Diagnostics};
+use crate::lexer::{self, Piece};
+use crate::source::{FileId, SourceMap, Span};
+use crate::tree::{Item, Line, Token};
+
+pub use include::Checks as IncludeChecks;
+
+/// Deepest nesting of includes and expansions before we call it a loop.
+const MAX_DEPTH: u32 = 64;
+
+/// Where a logical line came from, to turn byte offsets into columns.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    file: FileId,
+    line: u32,
+    /// Characters of the physical line before the text's first byte.
+    col0: u32,
+    /// Offsets in the text still match the physical line (no substitution, no removed
+    /// escape). When false, every word points at the start of the line.
+    exact: bool,
+}
+
+impl Origin {
+    fn span(&self, text: &str, off: usize, len: usize) -> Span {
+        if self.exact {
+            let before = text.get(..off).map(|s| s.chars().count()).unwrap_or(0);
+            let len = text
+                .get(off..off + len)
+                .map(|s| s.chars().count())
+                .unwrap_or(1);
+            Span::new(
+                self.file,
+                self.line,
+                self.col0 + before as u32 + 1,
+                len.max(1) as u32,
+            )
+        } else {
+            Span::new(self.file, self.line, self.col0 + 1, 1)
+        }
+    }
+
+    fn advanced(mut self, text: &str, bytes: usize) -> Origin {
+        self.col0 += text.get(..bytes).map(|s| s.chars().count()).unwrap_or(0) as u32;
+        self
+    }
+
+    fn inexact(mut self) -> Origin {
+        self.exact = false;
+        self
+    }
+}
+
+#[derive(Debug)]
+struct PendingDef {
+    name: String,
+    lines: Vec<String>,
+}
+
+/// Turns configuration files into [`Item`]s.
+#[derive(Debug)]
+pub struct Preprocessor<'a> {
+    sources: &'a mut SourceMap,
+    diags: &'a mut Diagnostics,
+    config_id: String,
+    defs: defs::Defs,
+    items: Vec<Item>,
+    /// Canonical paths of the files being read, innermost last.
+    stack: Vec<PathBuf>,
+    include_default: include::Checks,
+    pwd: String,
+    pending: Option<PendingDef>,
+}
+
+impl<'a> Preprocessor<'a> {
+    /// A preprocessor for config id `config_id` (`@id` lines, `${_INSTANCE}`).
+    pub fn new(
+        sources: &'a mut SourceMap,
+        diags: &'a mut Diagnostics,
+        config_id: &str,
+        random_seed: u64,
+    ) -> Self {
+        Preprocessor {
+            sources,
+            diags,
+            config_id: config_id.to_string(),
+            defs: defs::Defs::new(config_id, random_seed),
+            items: Vec::new(),
+            stack: Vec::new(),
+            include_default: include::Checks::STRICT_DEFAULT,
+            pwd: String::new(),
+            pending: None,
+        }
+    }
+
+    /// Reads `path` (and everything it includes) and returns the items.
+    pub fn run(mut self, path: &Path) -> Vec<Item> {
+        self.file(path, None);
+        self.items
+    }
+
+    /// Reads configuration text that did not come from a file (tests, fuzzing).
+    pub fn run_text(mut self, name: &str, text: &str) -> Vec<Item> {
+        let id = self.sources.add(PathBuf::from(name), text.to_string());
+        self.pwd = ".".into();
+        self.lines(id, text);
+        self.items
+    }
+
+    fn file(&mut self, path: &Path, included_at: Option<Span>) {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if self.stack.contains(&canonical) {
+            self.diags.error(
+                DiagKind::Include,
+                included_at,
+                format!("include cycle: '{}' includes itself", path.display()),
+            );
+            return;
+        }
+        if self.stack.len() as u32 >= MAX_DEPTH {
+            self.diags.error(
+                DiagKind::Include,
+                included_at,
+                format!("includes nested more than {MAX_DEPTH} deep"),
+            );
+            return;
+        }
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.diags.error(
+                    DiagKind::Include,
+                    included_at,
+                    format!("cannot read configuration file '{}': {e}", path.display()),
+                );
+                return;
+            }
+        };
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let good = e.utf8_error().valid_up_to();
+                let bytes = e.into_bytes();
+                let prefix = String::from_utf8_lossy(&bytes[..good]).into_owned();
+                let line = prefix.matches('\n').count() as u32 + 1;
+                let col = prefix
+                    .rsplit('\n')
+                    .next()
+                    .map(|l| l.chars().count())
+                    .unwrap_or(0) as u32
+                    + 1;
+                let id = self.sources.add(
+                    path.to_path_buf(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                );
+                self.diags.error(
+                    DiagKind::Syntax,
+                    Span::new(id, line, col, 1),
+                    "configuration files must be UTF-8; this byte is not",
+                );
+                return;
+            }
+        };
+        let id = self.sources.add(path.to_path_buf(), text.clone());
+        let saved_pwd = std::mem::replace(
+            &mut self.pwd,
+            canonical
+                .parent()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|| ".".into()),
+        );
+        let saved_checks = self.include_default;
+        self.stack.push(canonical);
+        self.lines(id, &text);
+        self.stack.pop();
+        self.include_default = saved_checks;
+        self.pwd = saved_pwd;
+    }
+
+    fn lines(&mut self, file: FileId, text: &str) {
+        let mut join: Option<(String, Origin)> = None;
+        for (idx, raw) in text.split('\n').enumerate() {
+            let lineno = idx as u32 + 1;
+            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            if self.pending.is_some() {
+                self.definition_line(raw);
+                continue;
+            }
+            let d = lexer::decomment(raw);
+            let origin = Origin {
+                file,
+                line: lineno,
+                col0: raw.get(..d.lead).map(|s| s.chars().count()).unwrap_or(0) as u32,
+                exact: !d.escapes_removed,
+            };
+            if d.unterminated_quote {
+                let at = d.text.find('"').unwrap_or(0);
+                self.diags.error(
+                    DiagKind::Syntax,
+                    origin.span(&d.text, at, 1),
+                    "unterminated quote: '\"' is never closed on this line",
+                );
+                continue;
+            }
+            if let Some((mut joined, first)) = join.take() {
+                if !d.text.is_empty() {
+                    if !joined.is_empty() {
+                        joined.push(' ');
+                    }
+                    joined.push_str(&d.text);
+                }
+                if d.continued {
+                    join = Some((joined, first));
+                } else {
+                    self.logical(joined, first.inexact(), 0);
+                }
+                continue;
+            }
+            if d.continued {
+                if let Some((cut, body)) = self.condition(&d.text) {
+                    if let Some((name, value)) = defs::parse_definition(body) {
+                        self.pending = Some(PendingDef {
+                            name: name.to_string(),
+                            lines: if value.is_empty() {
+                                Vec::new()
+                            } else {
+                                vec![value.to_string()]
+                            },
+                        });
+                        continue;
+                    }
+                    let _ = cut;
+                    join = Some((d.text, origin));
+                }
+                continue;
+            }
+            if d.text.is_empty() {
+                continue;
+            }
+            self.logical(d.text, origin, 0);
+        }
+        if let Some((joined, origin)) = join {
+            self.logical(joined, origin.inexact(), 0);
+        }
+        self.finish_definition();
+    }
+
+    /// A line inside a multi-line `$NAME=` definition.
+    fn definition_line(&mut self, raw: &str) {
+        // A truly empty line ends the definition (keepalived's rule); a blank or
+        // comment-only line is skipped.
+        if raw.is_empty() {
+            self.finish_definition();
+            return;
+        }
+        let d = lexer::decomment(raw);
+        if let Some(p) = self.pending.as_mut()
+            && !d.text.is_empty()
+        {
+            p.lines.push(d.text);
+        }
+        if !d.continued {
+            self.finish_definition();
+        }
+    }
+
+    fn finish_definition(&mut self) {
+        if let Some(p) = self.pending.take() {
+            self.defs.set_lines(&p.name, p.lines);
+        }
+    }
+
+    /// Applies an `@id` / `@^id` prefix: `None` drops the line, else the bytes cut and
+    /// the rest.
+    fn condition<'t>(&self, text: &'t str) -> Option<(usize, &'t str)> {
+        let Some(after_at) = text.strip_prefix('@') else {
+            return Some((0, text));
+        };
+        let (negate, id_and_rest) = match after_at.strip_prefix('^') {
+            Some(r) => (true, r),
+            None => (false, after_at),
+        };
+        let blank = id_and_rest.find([' ', '\t'])?;
+        let id = &id_and_rest[..blank];
+        let matches = id == self.config_id;
+        if matches == negate {
+            return None;
+        }
+        let rest = id_and_rest[blank..].trim_start_matches([' ', '\t']);
+        Some((text.len() - rest.len(), rest))
+    }
+
+    fn logical(&mut self, text: String, origin: Origin, depth: u32) {
+        if depth > MAX_DEPTH {
+            self.diags.error(
+                DiagKind::Syntax,
+                origin.span(&text, 0, text.len()),
+                format!("definitions and sequences nest more than {MAX_DEPTH} deep here"),
+            );
+            return;
+        }
+        let Some((cut, body)) = self.condition(&text) else {
+            return;
+        };
+        if body.is_empty() {
+            return;
+        }
+        let origin = origin.advanced(&text, cut);
+        let body = body.to_string();
+
+        if body.starts_with('$')
+            && let Some((name, value)) = defs::parse_definition(&body)
+        {
+            self.defs.set(name, value);
+            return;
+        }
+        if body.starts_with('~') {
+            self.repeat(&body, origin, depth);
+            return;
+        }
+        if body.contains('$') {
+            let cx = defs::Context { pwd: &self.pwd };
+            match self.defs.substitute(&body, cx) {
+                Err(e) => {
+                    self.diags.error(
+                        DiagKind::Syntax,
+                        origin.span(&body, 0, body.len()),
+                        e.to_string(),
+                    );
+                    return;
+                }
+                Ok(defs::Substituted::Unchanged) => {}
+                Ok(defs::Substituted::Changed(first, extra)) => {
+                    for l in std::iter::once(first).chain(extra) {
+                        let d = lexer::decomment(&l);
+                        if !d.text.is_empty() {
+                            self.logical(d.text, origin.inexact(), depth + 1);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        if self.include(&body, origin) {
+            return;
+        }
+        self.emit(&body, origin);
+    }
+
+    fn repeat(&mut self, body: &str, origin: Origin, depth: u32) {
+        // Definitions may be used inside the parentheses: ~SEQ(I, 1, $COUNT).
+        let mut text = body.to_string();
+        if let Some(close) = text.find(')') {
+            let head = &text[..=close];
+            let cx = defs::Context { pwd: &self.pwd };
+            if let Ok(defs::Substituted::Changed(h, _)) = self.defs.substitute(head, cx) {
+                text = format!("{h}{}", &text[close + 1..]);
+            }
+        }
+        match seq::parse(&text) {
+            None => {
+                let word = text.split([' ', '\t', '(']).next().unwrap_or("~");
+                self.diags.error(
+                    DiagKind::Syntax,
+                    origin.span(body, 0, word.len()),
+                    format!("unknown directive '{word}': expected ~SEQ, ~SEQx or ~LST"),
+                );
+            }
+            Some(Err(e)) => {
+                self.diags
+                    .error(DiagKind::Syntax, origin.span(body, 0, 4), e.to_string());
+            }
+            Some(Ok(rep)) => {
+                let rest = rep.rest.to_string();
+                if rest.is_empty() {
+                    self.diags.warning(
+                        DiagKind::Syntax,
+                        origin.span(body, 0, 4),
+                        "sequence repeats an empty line",
+                    );
+                }
+                for values in rep.values {
+                    for (var, val) in rep.vars.iter().zip(values) {
+                        self.defs.set(var, &val);
+                    }
+                    self.logical(rest.clone(), origin.inexact(), depth + 1);
+                }
+            }
+        }
+    }
+
+    /// Handles `include` lines; returns whether the line was one.
+    fn include(&mut self, body: &str, origin: Origin) -> bool {
+        let Some(blank) = body.find([' ', '\t']) else {
+            return false;
+        };
+        let word = &body[..blank];
+        let Some(checks) = include::Checks::for_keyword(word, self.include_default) else {
+            return false;
+        };
+        let pattern = body[blank..].trim_start_matches([' ', '\t']);
+        let span = origin.span(body, body.len() - pattern.len(), pattern.len());
+        let base = PathBuf::from(&self.pwd);
+        let (files, problems) = include::resolve(pattern, &base, checks);
+        for p in problems {
+            self.diags.error(DiagKind::Include, span, p.to_string());
+        }
+        for f in files {
+            self.file(&f, Some(span));
+        }
+        true
+    }
+
+    /// Splits at braces, tokenizes, and hands the pieces over.
+    fn emit(&mut self, text: &str, origin: Origin) {
+        for piece in lexer::split_braces(text) {
+            match piece {
+                Piece::Open(at) => self.items.push(Item::Open(origin.span(text, at, 1))),
+                Piece::Close(at) => self.items.push(Item::Close(origin.span(text, at, 1))),
+                Piece::Text(at, t) => {
+                    let words = match lexer::tokenize(t) {
+                        Ok(w) => w,
+                        Err(e) => {
+                            let off = match e {
+                                lexer::LexError::UnterminatedQuote { at: o, .. }
+                                | lexer::LexError::DanglingEscape { at: o } => o,
+                            };
+                            self.diags.error(
+                                DiagKind::Syntax,
+                                origin.span(text, at + off, 1),
+                                e.to_string(),
+                            );
+                            continue;
+                        }
+                    };
+                    if words.is_empty() {
+                        continue;
+                    }
+                    if words[0].text == "include_check" {
+                        let ws = words[1..].iter().map(|w| w.text.as_str());
+                        if let Ok(c) = include::Checks::default().apply_option_words(ws) {
+                            self.include_default = c;
+                        }
+                    }
+                    let first_end = words[0].at + words[0].len;
+                    let raw = t[first_end..].trim_start_matches([' ', '\t']);
+                    let raw_at = at + (t.len() - raw.len());
+                    let tokens = words
+                        .into_iter()
+                        .map(|w| Token {
+                            span: origin.span(text, at + w.at, w.len),
+                            text: w.text,
+                        })
+                        .collect();
+                    self.items.push(Item::Line(Line {
+                        words: tokens,
+                        raw_args: raw.to_string(),
+                        raw_span: origin.span(text, raw_at, raw.len()),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// The default config id: the host name up to its first dot, as keepalived computes it.
+pub fn default_config_id() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    name.split('.').next().unwrap_or("localhost").to_string()
+}
