@@ -1,1 +1,2 @@
-//! (being written)
+//! Health checkers for rkeepalived (keepalived's `check_*.c`).
+pub mod fsm;
