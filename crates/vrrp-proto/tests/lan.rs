@@ -305,3 +305,48 @@ fn vip_mismatch_rejects_by_default_like_keepalived_2_2_7() {
     assert_eq!(lan.state(b), StateKind::Backup);
     assert!(lan.nodes[b].vi.counters().decode.address_list_mismatch > 0);
 }
+
+#[test]
+fn skip_check_adv_addr_trusts_the_known_master() {
+    for skip in [false, true] {
+        let mut lan = Lan::new();
+        let ca = config(Version::V2, V4, 200);
+        let a = lan.start(ca.clone());
+        let mut cb = config(Version::V2, V4, 100);
+        cb.skip_check_adv_addr = skip;
+        let b = lan.start(cb);
+        lan.run_for(secs(10.0));
+        lan.assert_single_master(a);
+        // A's VIP list changes; B's does not.
+        let mut more = ca.clone();
+        more.vips.push("10.0.0.150".parse().unwrap());
+        let now = lan.now;
+        lan.nodes[a].vi.reconfigure(now, more).unwrap();
+        lan.run_for(secs(10.0));
+        if skip {
+            lan.assert_single_master(a);
+        } else {
+            assert_eq!(lan.masters(), vec![a, b]);
+        }
+    }
+}
+
+#[test]
+fn old_unicast_checksum_is_detected_and_adopted() {
+    use rk_vrrp_proto::OldUnicastChecksum;
+    // A behaves like keepalived ≤ 1.3.5 (group address in the v3 unicast pseudo-header);
+    // B starts with the standard form, detects A's and switches, so they agree.
+    let mut lan = Lan::new();
+    let (aa, ba) = (node_addr(V4, 0), node_addr(V4, 1));
+    let mut ca = config(Version::V3, V4, 100);
+    ca.delivery = util::unicast(&[ba]);
+    ca.checksum.old_unicast = OldUnicastChecksum::Always;
+    let mut cb = config(Version::V3, V4, 200);
+    cb.delivery = util::unicast(&[aa]);
+    let a = lan.start(ca);
+    let b = lan.start(cb);
+    lan.run_for(secs(20.0));
+    lan.assert_single_master(b);
+    assert_eq!(lan.nodes[b].vi.counters().decode.bad_checksum, 0);
+    assert!(lan.nodes[a].vi.counters().adverts_received > 10);
+}
