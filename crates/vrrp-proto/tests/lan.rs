@@ -350,3 +350,36 @@ fn old_unicast_checksum_is_detected_and_adopted() {
     assert_eq!(lan.nodes[b].vi.counters().decode.bad_checksum, 0);
     assert!(lan.nodes[a].vi.counters().adverts_received > 10);
 }
+
+#[test]
+fn v3_zero_interval_is_not_learned() {
+    use rk_vrrp_proto::packet::{TxAuth, TxChecksum};
+    use rk_vrrp_proto::{Advert, RxMeta, Transmit};
+    let mut lan = Lan::new();
+    let b = lan.start(config(Version::V3, V4, 100));
+    lan.add(config(Version::V3, V4, 200));
+    let t = Transmit {
+        advert: Advert {
+            version: Version::V3,
+            vrid: 51,
+            priority: 200,
+            interval: Centisecs(0),
+            addresses: vec![util::vip(V4)],
+        },
+        src: node_addr(V4, 1),
+        destinations: vec!["224.0.0.18".parse().unwrap()],
+        ttl: 255,
+        ip_id: 1,
+        auth: TxAuth::None,
+        checksum: TxChecksum::Standard,
+        unicast: false,
+    };
+    let mut buf = vec![0u8; 100];
+    let n = t.encode(t.destinations[0], &mut buf).unwrap();
+    buf.truncate(n);
+    lan.inject(1, buf, RxMeta::Ipv4);
+    lan.run_for(secs(1.0));
+    assert_eq!(lan.nodes[b].vi.master_adver_int(), Some(Centisecs(100)));
+    assert_eq!(lan.state(b), StateKind::Backup);
+    assert_eq!(lan.nodes[b].vi.master(), Some((node_addr(V4, 1), 200)));
+}

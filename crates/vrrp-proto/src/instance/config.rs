@@ -312,9 +312,30 @@ impl InstanceConfig {
         if !(1..=100).contains(&self.down_timer_adverts) {
             return Err(ConfigError::DownTimerAdverts(self.down_timer_adverts));
         }
+        // Deadlines are `Instant + Duration`, which panics on overflow: bound every delay
+        // (keepalived: preempt_delay ≤ 1000 s; GARP delays are whole seconds in an int).
+        let g = &self.garp;
+        let delays = [
+            ("preempt_delay", self.preempt_delay, MAX_PREEMPT_DELAY),
+            ("garp_master_delay", g.master_delay, MAX_GARP_DELAY),
+            ("garp_lower_prio_delay", g.lower_prio_delay, MAX_GARP_DELAY),
+            (
+                "garp_master_refresh",
+                g.refresh.unwrap_or_default(),
+                MAX_GARP_DELAY,
+            ),
+        ];
+        if let Some((name, _, max)) = delays.iter().find(|(_, d, max)| d > max) {
+            return Err(ConfigError::Delay { name, max: *max });
+        }
         Ok(())
     }
 }
+
+/// Longest `preempt_delay` (keepalived's limit).
+pub const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
+/// Longest GARP delay or refresh period accepted (one day).
+pub const MAX_GARP_DELAY: Duration = Duration::from_secs(86_400);
 
 /// A configuration the state machine cannot run.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -349,4 +370,148 @@ pub enum ConfigError {
     /// `down_timer_adverts` outside 1..=100.
     #[error("down_timer_adverts {0} outside 1..=100")]
     DownTimerAdverts(u8),
+    /// A delay above its maximum.
+    #[error("{name} longer than {max:?}")]
+    Delay {
+        /// The keyword.
+        name: &'static str,
+        /// Its maximum.
+        max: Duration,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> InstanceConfig {
+        InstanceConfig::new(
+            1,
+            Version::V2,
+            Family::V4,
+            vec!["192.0.2.1".parse().unwrap()],
+        )
+    }
+
+    #[test]
+    fn defaults_are_keepalived_defaults_and_valid() {
+        let c = base();
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(
+            (
+                c.priority,
+                c.advert_interval,
+                c.preempt,
+                c.down_timer_adverts
+            ),
+            (100, Centisecs(100), true, 3)
+        );
+        assert_eq!(
+            c.delivery,
+            Delivery::Multicast {
+                group: IpAddr::V4(MCAST_GROUP_V4)
+            }
+        );
+        assert_eq!(c.garp, GarpConfig::default());
+        assert_eq!(c.vip_check, VipCheckMode::Reject);
+        assert!(!c.is_owner());
+    }
+
+    #[test]
+    fn each_error() {
+        let check = |f: &dyn Fn(&mut InstanceConfig), want: ConfigError| {
+            let mut c = base();
+            f(&mut c);
+            assert_eq!(c.validate(), Err(want));
+        };
+        check(&|c| c.vrid = 0, ConfigError::Vrid);
+        check(&|c| c.priority = 0, ConfigError::Priority);
+        check(&|c| c.family = Family::V6, ConfigError::V2OverIpv6);
+        check(
+            &|c| {
+                c.version = Version::V3;
+                c.auth = Auth::Pass(crate::AuthKey::new(b"x"));
+            },
+            ConfigError::AuthWithV3,
+        );
+        check(
+            &|c| c.advert_interval = Centisecs(150),
+            ConfigError::Interval(Centisecs(150)),
+        );
+        check(
+            &|c| c.advert_interval = Centisecs(0),
+            ConfigError::Interval(Centisecs(0)),
+        );
+        check(
+            &|c| {
+                c.version = Version::V3;
+                c.advert_interval = Centisecs(4096);
+            },
+            ConfigError::Interval(Centisecs(4096)),
+        );
+        check(
+            &|c| c.vips = vec!["192.0.2.1".parse().unwrap(); 256],
+            ConfigError::TooManyVips(256),
+        );
+        check(
+            &|c| c.vips.push("::1".parse().unwrap()),
+            ConfigError::Family("::1".parse().unwrap()),
+        );
+        check(
+            &|c| c.src_addr = Some("::1".parse().unwrap()),
+            ConfigError::Family("::1".parse().unwrap()),
+        );
+        check(
+            &|c| {
+                c.delivery = Delivery::Multicast {
+                    group: "10.0.0.1".parse().unwrap(),
+                }
+            },
+            ConfigError::Group("10.0.0.1".parse().unwrap()),
+        );
+        check(
+            &|c| {
+                c.delivery = Delivery::Unicast {
+                    peers: vec![],
+                    ttl: 255,
+                    check_src: false,
+                }
+            },
+            ConfigError::NoPeers,
+        );
+        check(
+            &|c| c.down_timer_adverts = 0,
+            ConfigError::DownTimerAdverts(0),
+        );
+        check(
+            &|c| c.preempt_delay = Duration::from_secs(1001),
+            ConfigError::Delay {
+                name: "preempt_delay",
+                max: MAX_PREEMPT_DELAY,
+            },
+        );
+        check(
+            &|c| c.garp.refresh = Some(Duration::MAX),
+            ConfigError::Delay {
+                name: "garp_master_refresh",
+                max: MAX_GARP_DELAY,
+            },
+        );
+    }
+
+    #[test]
+    fn all_vips_lists_excluded_after_advertised_without_duplicates() {
+        let mut c = base();
+        c.excluded_vips = vec![
+            "192.0.2.1".parse().unwrap(),
+            "198.51.100.1".parse().unwrap(),
+        ];
+        assert_eq!(
+            c.all_vips(),
+            vec![
+                "192.0.2.1".parse::<IpAddr>().unwrap(),
+                "198.51.100.1".parse().unwrap()
+            ]
+        );
+    }
 }

@@ -11,8 +11,8 @@ mod reload;
 mod rx;
 
 pub use config::{
-    ChecksumConfig, ConfigError, Delivery, GarpConfig, InstanceConfig, OldUnicastChecksum,
-    UnicastPeer, VipCheckMode,
+    ChecksumConfig, ConfigError, Delivery, GarpConfig, InstanceConfig, MAX_GARP_DELAY,
+    MAX_PREEMPT_DELAY, OldUnicastChecksum, UnicastPeer, VipCheckMode,
 };
 pub use io::{Action, FaultSource, Input, Reason, StateKind, SyncCommand, TrackerId};
 pub use reload::ReloadError;

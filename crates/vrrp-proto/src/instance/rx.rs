@@ -153,7 +153,9 @@ impl Instance {
             // "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater
             // than or equal to the local Priority": Master_Adver_Interval := the advert's
             // (v3 only: v2 intervals must match), reset the Master_Down_Timer.
-            if version == Version::V3 {
+            // An interval of 0 would make the down timer 0 and the next timer tick a
+            // takeover; such a sender is broken, so keep the interval we have.
+            if version == Version::V3 && rx.advert.interval.get() > 0 {
                 b.master_adver_int = rx.advert.interval;
             }
             b.down_at =
@@ -208,8 +210,8 @@ impl Instance {
                 self.send_advert(eff);
             }
             let mai = match self.cfg.version {
-                Version::V3 => rx.advert.interval,
-                Version::V2 => self.cfg.advert_interval,
+                Version::V3 if rx.advert.interval.get() > 0 => rx.advert.interval,
+                _ => self.cfg.advert_interval,
             };
             self.leave_master_to_backup(now, Reason::HigherPriority, mai, Some((rx.src, prio)));
             return;
