@@ -49,6 +49,21 @@
 //! assert_eq!(now - t0, Duration::from_micros(3_609_375));
 //! ```
 //!
+//! ## The driver's side, in short
+//!
+//! * **Receive:** read a packet; [`peek`] gives its VRID (and source) to pick the instance;
+//!   [`Instance::handle_packet`] decodes it with that instance's rules ([`Instance::rx_rules`])
+//!   and handles it; drops are counted in [`Instance::counters`]. IPv4 buffers start with
+//!   the IP header ([`RxMeta::Ipv4`]); IPv6 buffers are the VRRP message, with source,
+//!   destination (IPV6_PKTINFO) and hop limit (IPV6_HOPLIMIT) in [`RxMeta::Ipv6`]. Leave
+//!   IPV6_CHECKSUM off the receive socket if bad checksums should be counted rather than
+//!   silently dropped by the kernel (our encoder fills the checksum in either way).
+//! * **Send:** each [`Action::SendAdvert`] carries a [`Transmit`]; encode it once per
+//!   destination. IPv4 gives the whole packet for an IP_HDRINCL socket; IPv6 the message.
+//! * **Time:** sleep until [`Instance::poll_timeout`], then hand in [`Input::Timer`].
+//! * **Everything else** (interface state and address, trackers, sync group, shutdown,
+//!   reload with [`Instance::reconfigure`]) is an [`Input`].
+//!
 //! ## Behaviour where we differ from keepalived 2.2.7 (on purpose)
 //!
 //! * **A MASTER that hears a lower priority answers at once** (an advert and a GARP burst,

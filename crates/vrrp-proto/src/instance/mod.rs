@@ -227,7 +227,7 @@ impl Instance {
                 } else {
                     self.adjustments.insert(tracker, delta);
                 }
-                self.update_priority(now);
+                self.update_priority();
             }
             Input::Fault { source, active } => self.set_fault(now, source, active),
             Input::Sync(cmd) => self.on_sync(now, cmd),
@@ -257,7 +257,7 @@ impl Instance {
     /// Recomputes the effective priority. A BACKUP's pending down timer is moved by the
     /// change in skew (keepalived re-scales `sands`); a MASTER's next periodic advert
     /// carries the new value (no immediate advert, keepalived §3.10).
-    fn update_priority(&mut self, _now: Instant) {
+    fn update_priority(&mut self) {
         let old = self.effective_priority;
         let new = self.compute_priority();
         if old == new {

@@ -45,7 +45,7 @@ impl Instance {
             return Ok(());
         }
         let old = std::mem::replace(&mut self.cfg, cfg);
-        self.update_priority(now);
+        self.update_priority();
 
         if let State::Master(m) = &mut self.state {
             let new_all = self.cfg.all_vips();
