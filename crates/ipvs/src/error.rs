@@ -51,6 +51,9 @@ pub enum OpErrorKind {
     /// The kernel rejected the arguments (`EINVAL`), with its extended-ack text if any.
     #[error("invalid argument{}", .0.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Invalid(Option<String>),
+    /// A value outside what the kernel accepts, e.g. a weight above `i32::MAX` (`ERANGE`).
+    #[error("value out of range")]
+    OutOfRange,
     /// Address family not supported (`EAFNOSUPPORT`).
     #[error("address family not supported")]
     FamilyNotSupported,

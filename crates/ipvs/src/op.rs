@@ -110,11 +110,13 @@ impl IpvsOp {
         const ESRCH: i32 = 3;
         const EEXIST: i32 = 17;
         const EINVAL: i32 = 22;
+        const ERANGE: i32 = 34;
         const EAFNOSUPPORT: i32 = 97;
         match (self, errno) {
             (_, EPERM) => OpErrorKind::Permission,
             (_, EEXIST) => OpErrorKind::Exists,
             (_, EINVAL) => OpErrorKind::Invalid(extack),
+            (_, ERANGE) => OpErrorKind::OutOfRange,
             (_, EAFNOSUPPORT) => OpErrorKind::FamilyNotSupported,
             (AddService(s) | EditService(s), ENOENT) => match &s.pe_name {
                 Some(pe) => OpErrorKind::SchedulerOrPeMissing {

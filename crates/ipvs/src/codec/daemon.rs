@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_core::{
     DecodeError, DefaultNla, Nla, NlaBuffer, Parseable, parse_string, parse_u8, parse_u16,
-    parse_u16_be, parse_u32,
+    parse_u32,
 };
 
 use super::attr::write_u32;
@@ -26,7 +26,9 @@ pub enum DaemonAttr {
     McastGroup(Ipv4Addr),
     /// `IPVS_DAEMON_ATTR_MCAST_GROUP6`: IPv6 multicast group.
     McastGroup6(Ipv6Addr),
-    /// `IPVS_DAEMON_ATTR_MCAST_PORT`: multicast base port (network byte order on the wire).
+    /// `IPVS_DAEMON_ATTR_MCAST_PORT`: multicast base port. Host byte order on
+    /// the wire, unlike the service and destination ports: the kernel uses
+    /// `nla_get_u16`/`nla_put_u16` here (checked against `ipvsadm -L --daemon`).
     McastPort(u16),
     /// `IPVS_DAEMON_ATTR_MCAST_TTL`: multicast TTL.
     McastTtl(u8),
@@ -51,7 +53,7 @@ impl DaemonAttr {
                 Ok(o) => DaemonAttr::McastGroup6(Ipv6Addr::from(o)),
                 Err(_) => return Err(DecodeError::invalid_ip_address(v.len())),
             },
-            IPVS_DAEMON_ATTR_MCAST_PORT => DaemonAttr::McastPort(parse_u16_be(v)?),
+            IPVS_DAEMON_ATTR_MCAST_PORT => DaemonAttr::McastPort(parse_u16(v)?),
             IPVS_DAEMON_ATTR_MCAST_TTL => DaemonAttr::McastTtl(parse_u8(v)?),
             _ => DaemonAttr::Other(DefaultNla::parse(buf)?),
         })
@@ -88,8 +90,9 @@ impl Nla for DaemonAttr {
         match self {
             DaemonAttr::State(v) | DaemonAttr::SyncId(v) => write_u32(buffer, *v),
             DaemonAttr::McastIfn(s) => emit_string(buffer, s),
-            DaemonAttr::SyncMaxlen(v) => buffer[..2].copy_from_slice(&v.to_ne_bytes()),
-            DaemonAttr::McastPort(v) => buffer[..2].copy_from_slice(&v.to_be_bytes()),
+            DaemonAttr::SyncMaxlen(v) | DaemonAttr::McastPort(v) => {
+                buffer[..2].copy_from_slice(&v.to_ne_bytes())
+            }
             DaemonAttr::McastGroup(a) => buffer[..4].copy_from_slice(&a.octets()),
             DaemonAttr::McastGroup6(a) => buffer[..16].copy_from_slice(&a.octets()),
             DaemonAttr::McastTtl(v) => buffer[0] = *v,
