@@ -529,7 +529,8 @@ fn host_facts(cfg: &Config, host: &dyn HostFacts, diags: &mut Diagnostics) {
     let mut checked: HashSet<&str> = HashSet::new();
     for s in scripts {
         let Some(prog) = s.argv.first() else { continue };
-        if !checked.insert(prog) {
+        // A command written for a shell (`</dev/tcp/...`, pipes) is run by /bin/sh.
+        if s.command.contains(['<', '>', '|', '&', ';', '$', '`', '(']) || !checked.insert(prog) {
             continue;
         }
         if let Some(why) = host.script_problem(prog) {

@@ -78,6 +78,8 @@ struct Draft {
     dynamic: bool,
     // BFD
     bfd_name: Option<String>,
+    // SMTP `host { ... }` blocks (deprecated): one checker each
+    smtp_hosts: Vec<Draft>,
 }
 
 macro_rules! timer {
@@ -395,103 +397,179 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
         }),
         "DNS_CHECK" => DNS.get_or_init(|| {
             let mut v = common();
-            v.push(Kw::once("type", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                if let Some(t) = cx.one(n) {
-                    let up = t.text.to_ascii_uppercase();
-                    if DNS_TYPES.contains(&up.as_str()) {
-                        d.dns_type = Some(up);
-                    } else {
-                        cx.choice(t, DNS_TYPES, "DNS type");
+            v.push(Kw::once(
+                "type",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    if let Some(t) = cx.one(n) {
+                        let up = t.text.to_ascii_uppercase();
+                        if DNS_TYPES.contains(&up.as_str()) {
+                            d.dns_type = Some(up);
+                        } else {
+                            cx.choice(t, DNS_TYPES, "DNS type");
+                        }
                     }
-                }
-            }));
-            v.push(Kw::once("name", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| d.dns_name = text1(n, cx)));
+                },
+            ));
+            v.push(Kw::once(
+                "name",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| d.dns_name = text1(n, cx),
+            ));
             v
         }),
         "MISC_CHECK" => MISC.get_or_init(|| {
             let mut v = timing_kws();
-            v.push(Kw::once("misc_path", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                d.misc_path = cx.script(n);
-            }));
-            v.push(Kw::once("misc_timeout", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                if let Some(t) = cx.one(n) {
-                    d.misc_timeout = cx.timer(t, Duration::from_millis(1), Duration::from_secs(86_400), "misc_timeout");
-                }
-            }));
-            v.push(Kw::once("misc_dynamic", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                if let Some(f) = cx.flag(n) {
-                    d.misc_dynamic = f;
-                }
-            }));
-            v.push(Kw::once("user", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                if cx.arity(n, 1, 2) {
-                    d.user = Some(UserGroup {
-                        user: n.args[0].text.clone(),
-                        group: n.args.get(1).map(|t| t.text.clone()),
-                    });
-                }
-            }));
+            v.push(Kw::once(
+                "misc_path",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    d.misc_path = cx.script(n);
+                },
+            ));
+            v.push(Kw::once(
+                "misc_timeout",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    if let Some(t) = cx.one(n) {
+                        d.misc_timeout = cx.timer(
+                            t,
+                            Duration::from_millis(1),
+                            Duration::from_secs(86_400),
+                            "misc_timeout",
+                        );
+                    }
+                },
+            ));
+            v.push(Kw::once(
+                "misc_dynamic",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    if let Some(f) = cx.flag(n) {
+                        d.misc_dynamic = f;
+                    }
+                },
+            ));
+            v.push(Kw::once(
+                "user",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    if cx.arity(n, 1, 2) {
+                        d.user = Some(UserGroup {
+                            user: n.args[0].text.clone(),
+                            group: n.args.get(1).map(|t| t.text.clone()),
+                        });
+                    }
+                },
+            ));
             v
         }),
         "SMTP_CHECK" => SMTP.get_or_init(|| {
             let mut v = common();
-            v.push(Kw::once("helo_name", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| d.helo_name = text1(n, cx)));
-            v.push(Kw::many("host", |_: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                cx.error(
-                    DiagKind::Deprecated,
-                    n.keyword.span,
-                    "SMTP_CHECK 'host' blocks are no longer supported: use one SMTP_CHECK per server with connect_ip/connect_port",
-                );
-            }));
+            v.push(Kw::once(
+                "helo_name",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| d.helo_name = text1(n, cx),
+            ));
+            v.push(Kw::many(
+                "host",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    // keepalived < 2.3 made one checker per host block; so do we.
+                    cx.deprecated(
+                        n,
+                        "use one SMTP_CHECK per server with connect_ip/connect_port",
+                    );
+                    if !cx.arity_block(n) {
+                        return;
+                    }
+                    static HOST: std::sync::OnceLock<Vec<Kw<Draft>>> = std::sync::OnceLock::new();
+                    let mut h = Draft::default();
+                    cx.block(
+                        &mut h,
+                        n,
+                        HOST.get_or_init(connection_kws),
+                        "SMTP_CHECK host",
+                    );
+                    d.smtp_hosts.push(h);
+                },
+            ));
             v
         }),
         "UDP_CHECK" => UDP.get_or_init(|| {
             let mut v = common();
-            v.push(Kw::once("payload", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                if !cx.arity(n, 1, 256) {
-                    return;
-                }
-                let words: Vec<String> = n.args.iter().map(|t| t.text.clone()).collect();
-                match hex_bytes(&words, false) {
-                    Some((b, _)) => d.payload = Some(b),
-                    None => cx.error(DiagKind::Value, n.args[0].span, "payload is not hexadecimal"),
-                }
-            }));
-            v.push(Kw::once("require_reply", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                if !cx.arity(n, 0, 256) {
-                    return;
-                }
-                if n.args.is_empty() {
-                    d.require_reply = Some(None);
-                    return;
-                }
-                let words: Vec<String> = n.args.iter().map(|t| t.text.clone()).collect();
-                match hex_bytes(&words, true) {
-                    Some((bytes, mask)) => d.require_reply = Some(Some(ReplyPattern { bytes, mask })),
-                    None => cx.error(DiagKind::Value, n.args[0].span, "require_reply is not hexadecimal (X for any nibble)"),
-                }
-            }));
-            v.push(Kw::once("min_reply_length", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                d.min_reply_length = cx.one(n).and_then(|t| cx.u32(t, 0, 65535, "min_reply_length"));
-            }));
-            v.push(Kw::once("max_reply_length", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                d.max_reply_length = cx.one(n).and_then(|t| cx.u32(t, 0, 65535, "max_reply_length"));
-            }));
+            v.push(Kw::once(
+                "payload",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    if !cx.arity(n, 1, 256) {
+                        return;
+                    }
+                    let words: Vec<String> = n.args.iter().map(|t| t.text.clone()).collect();
+                    match hex_bytes(&words, false) {
+                        Some((b, _)) => d.payload = Some(b),
+                        None => cx.error(
+                            DiagKind::Value,
+                            n.args[0].span,
+                            "payload is not hexadecimal",
+                        ),
+                    }
+                },
+            ));
+            v.push(Kw::once(
+                "require_reply",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    if !cx.arity(n, 0, 256) {
+                        return;
+                    }
+                    if n.args.is_empty() {
+                        d.require_reply = Some(None);
+                        return;
+                    }
+                    let words: Vec<String> = n.args.iter().map(|t| t.text.clone()).collect();
+                    match hex_bytes(&words, true) {
+                        Some((bytes, mask)) => {
+                            d.require_reply = Some(Some(ReplyPattern { bytes, mask }))
+                        }
+                        None => cx.error(
+                            DiagKind::Value,
+                            n.args[0].span,
+                            "require_reply is not hexadecimal (X for any nibble)",
+                        ),
+                    }
+                },
+            ));
+            v.push(Kw::once(
+                "min_reply_length",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    d.min_reply_length = cx
+                        .one(n)
+                        .and_then(|t| cx.u32(t, 0, 65535, "min_reply_length"));
+                },
+            ));
+            v.push(Kw::once(
+                "max_reply_length",
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    d.max_reply_length = cx
+                        .one(n)
+                        .and_then(|t| cx.u32(t, 0, 65535, "max_reply_length"));
+                },
+            ));
             v
         }),
         "FILE_CHECK" => FILE.get_or_init(|| {
             vec![
-                Kw::once("track_file", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| d.track_file = text1(n, cx)),
+                Kw::once("track_file", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    d.track_file = text1(n, cx)
+                }),
                 Kw::once("weight", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                     if !cx.arity(n, 1, 2) {
                         return;
                     }
-                    let Some(w) = cx.int(&n.args[0], -2_147_483_647, 2_147_483_647, "weight") else { return };
+                    let Some(w) = cx.int(&n.args[0], -2_147_483_647, 2_147_483_647, "weight")
+                    else {
+                        return;
+                    };
                     let reverse = match n.args.get(1) {
                         None => false,
                         Some(t) if t.text == "reverse" => true,
                         Some(t) => {
-                            cx.error(DiagKind::Value, t.span, format!("expected 'reverse', found '{}'", t.text));
+                            cx.error(
+                                DiagKind::Value,
+                                t.span,
+                                format!("expected 'reverse', found '{}'", t.text),
+                            );
                             return;
                         }
                     };
@@ -506,8 +584,12 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
         }),
         "BFD_CHECK" => BFD.get_or_init(|| {
             vec![
-                Kw::once("name", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| d.bfd_name = text1(n, cx)),
-                Kw::once("alpha", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| d.timing.alpha = cx.flag(n)),
+                Kw::once("name", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    d.bfd_name = text1(n, cx)
+                }),
+                Kw::once("alpha", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    d.timing.alpha = cx.flag(n)
+                }),
             ]
         }),
         // TCP_CHECK and PING_CHECK have only the common options.
@@ -526,10 +608,10 @@ pub(super) fn lower(
     defaults: &CheckDefaults,
     c: &Config,
     cx: &mut Cx<'_>,
-) -> Option<Checker> {
+) -> Vec<Checker> {
     let kw = n.name();
     if !cx.arity_block(n) {
-        return None;
+        return Vec::new();
     }
     let mut d = Draft::default();
     if n.block.is_some() {
@@ -608,7 +690,7 @@ pub(super) fn lower(
                     n.keyword.span,
                     "MISC_CHECK needs misc_path",
                 );
-                return None;
+                return Vec::new();
             };
             CheckerKind::MiscCheck {
                 script,
@@ -648,7 +730,7 @@ pub(super) fn lower(
                     n.keyword.span,
                     "FILE_CHECK needs track_file",
                 );
-                return None;
+                return Vec::new();
             };
             if !c.track_files.iter().any(|f| f.name == tf) {
                 cx.error(
@@ -668,20 +750,41 @@ pub(super) fn lower(
         _ => {
             let Some(name) = d.bfd_name.clone() else {
                 cx.error(DiagKind::Arguments, n.keyword.span, "BFD_CHECK needs name");
-                return None;
+                return Vec::new();
             };
             CheckerKind::BfdCheck { name }
         }
     };
     if cx.diags.error_count() > before {
-        return None;
+        return Vec::new();
     }
     let has_conn = !matches!(kw, "MISC_CHECK" | "FILE_CHECK" | "BFD_CHECK");
-    Some(Checker {
+    let one = Checker {
         kind,
         connection: has_conn.then_some(connection),
         timing,
         log_all_failures: d.log_all_failures,
         span: n.keyword.span,
-    })
+    };
+    if d.smtp_hosts.is_empty() {
+        return vec![one];
+    }
+    d.smtp_hosts
+        .iter()
+        .map(|h| {
+            let mut c = one.clone();
+            if let Some(conn) = c.connection.as_mut() {
+                conn.addr = h.connect_ip.unwrap_or(conn.addr);
+                conn.port = h.connect_port.unwrap_or(conn.port);
+                conn.bindto = h.bindto.or(conn.bindto);
+                conn.bind_port = h.bind_port.or(conn.bind_port);
+                conn.bind_if = h.bind_if.clone().or(conn.bind_if.take());
+                conn.fwmark = h.fwmark.or(conn.fwmark);
+            }
+            if let Some(t) = h.timing.connect_timeout {
+                c.timing.connect_timeout = t;
+            }
+            c
+        })
+        .collect()
 }

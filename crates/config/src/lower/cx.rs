@@ -90,10 +90,10 @@ impl Cx<'_> {
     }
 
     /// Runs the handlers of `table` over `nodes`.
-    pub fn statements<T>(
+    pub fn statements<'n, T>(
         &mut self,
         target: &mut T,
-        nodes: &[Node],
+        nodes: impl IntoIterator<Item = &'n Node>,
         table: &[Kw<T>],
         context: &str,
     ) {

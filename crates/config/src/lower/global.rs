@@ -243,8 +243,11 @@ fn dynamic_interfaces(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
         return;
     }
     match n.args.first() {
-        None => g.dynamic_interfaces = Some(false),
-        Some(t) if t.text == "allow_if_changes" => g.dynamic_interfaces = Some(true),
+        None => g.dynamic_interfaces = true,
+        Some(t) if t.text == "allow_if_changes" => {
+            g.dynamic_interfaces = true;
+            g.dynamic_interfaces_allow_if_changes = true;
+        }
         Some(t) => cx.error(
             DiagKind::Value,
             t.span,
@@ -423,7 +426,8 @@ fn umask(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
 
 fn reload_check_config(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
     if cx.arity(n, 0, 1) {
-        g.reload_check_config = Some(n.args.first().map(|t| t.text.clone()));
+        g.reload_check_config = true;
+        g.reload_check_config_log = n.args.first().map(|t| t.text.clone());
     }
 }
 
@@ -453,7 +457,7 @@ fn include_check(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
 
 fn net_namespace_ipvs(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
     if cx.arity(n, 0, 1) {
-        g.net_namespace_ipvs = Some(n.args.first().map(|t| t.text.clone()));
+        g.net_namespace_ipvs = Some(n.args.first().map(|t| t.text.clone()).unwrap_or_default());
     }
 }
 

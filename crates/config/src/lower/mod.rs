@@ -36,7 +36,12 @@ pub(crate) fn lower(nodes: &[Node], cx: &mut Cx<'_>) -> Config {
         }
     }
     global::finish(&mut cfg.global, cx, global_span);
-    cx.statements(&mut cfg, nodes, top_table(), "the top level");
+    // Virtual servers last: they look up SSL, virtual_server_group and track_file
+    // blocks wherever those are written.
+    let (vs, rest): (Vec<&Node>, Vec<&Node>) =
+        nodes.iter().partition(|n| n.name() == "virtual_server");
+    cx.statements(&mut cfg, rest, top_table(), "the top level");
+    cx.statements(&mut cfg, vs, top_table(), "the top level");
     cfg
 }
 
@@ -131,9 +136,18 @@ pub(crate) fn value_words<'n>(n: &'n Node, cx: &mut Cx<'_>) -> Option<Vec<&'n To
     Some(lines.into_iter().flatten().collect())
 }
 
+/// The lines of a value block that has a name (`virtual_server_group NAME { ... }`).
+pub(crate) fn named_value_lines<'n>(n: &'n Node, cx: &mut Cx<'_>) -> Option<Vec<Vec<&'n Token>>> {
+    value_block(n, 1, cx)
+}
+
 /// The lines of a value block, each as its words.
 pub(crate) fn value_lines<'n>(n: &'n Node, cx: &mut Cx<'_>) -> Option<Vec<Vec<&'n Token>>> {
-    if let Some(extra) = n.args.first() {
+    value_block(n, 0, cx)
+}
+
+fn value_block<'n>(n: &'n Node, names: usize, cx: &mut Cx<'_>) -> Option<Vec<Vec<&'n Token>>> {
+    if let Some(extra) = n.args.get(names) {
         cx.error(
             DiagKind::Arguments,
             extra.span,

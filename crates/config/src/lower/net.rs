@@ -197,7 +197,8 @@ pub(super) fn address(words: &[&Token], usage: AddrUse, cx: &mut Cx<'_>) -> Opti
                             d = d.with_help(format!("did you mean '{s}'?"));
                         }
                         cx.push(d);
-                        ok = false;
+                        // What follows an unknown option cannot be read reliably.
+                        return None;
                     }
                 }
             }

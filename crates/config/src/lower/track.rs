@@ -47,6 +47,7 @@ fn weight_kw(n: &Node, min: i32, max: i32, cx: &mut Cx<'_>) -> Option<(i32, bool
 
 #[derive(Default)]
 struct ScriptDraft {
+    script_seen: bool,
     script: Option<Script>,
     interval: Option<Duration>,
     timeout: Option<Duration>,
@@ -63,6 +64,7 @@ pub(super) fn vrrp_script(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
         Kw::once(
             "script",
             |d: &mut ScriptDraft, n: &Node, cx: &mut Cx<'_>| {
+                d.script_seen = true;
                 // The command is the whole statement; there is no user after it here.
                 if let Some(s) = cx.script(n) {
                     if s.user.is_some() {
@@ -134,7 +136,7 @@ pub(super) fn vrrp_script(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
     let mut d = ScriptDraft::default();
     cx.block(&mut d, n, table, &format!("vrrp_script {}", name.text));
     let Some(script) = d.script else {
-        if n.block.is_some() {
+        if n.block.is_some() && !d.script_seen {
             cx.error(
                 DiagKind::Arguments,
                 name.span,

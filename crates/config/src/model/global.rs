@@ -72,8 +72,10 @@ pub struct GlobalDefs {
     pub vrrp_delay_after_boot: Duration,
     /// `vrrp_notify_priority_changes`.
     pub vrrp_notify_priority_changes: bool,
-    /// `dynamic_interfaces`: `None` off, `Some(allow_if_changes)` on.
-    pub dynamic_interfaces: Option<bool>,
+    /// `dynamic_interfaces`.
+    pub dynamic_interfaces: bool,
+    /// `dynamic_interfaces allow_if_changes`.
+    pub dynamic_interfaces_allow_if_changes: bool,
     /// `default_interface` (eth0).
     pub default_interface: String,
     /// `lvs_sync_daemon`.
@@ -118,14 +120,16 @@ pub struct GlobalDefs {
     pub json_dump_file: String,
     /// `data_use_instance`.
     pub data_use_instance: bool,
-    /// `reload_check_config [LOG_FILE]`: `None` off, `Some(None)` on.
-    pub reload_check_config: Option<Option<String>>,
+    /// `reload_check_config`.
+    pub reload_check_config: bool,
+    /// The log file given to `reload_check_config`.
+    pub reload_check_config_log: Option<String>,
     /// `include_check` as given (already applied while reading includes).
     pub include_check: Option<Vec<String>>,
     /// Top-level `net_namespace`.
     pub net_namespace: Option<String>,
-    /// Top-level `net_namespace_ipvs` (`Some(None)`: the default namespace).
-    pub net_namespace_ipvs: Option<Option<String>>,
+    /// Top-level `net_namespace_ipvs` (an empty name: the default namespace).
+    pub net_namespace_ipvs: Option<String>,
     /// Top-level `instance`.
     pub instance: Option<String>,
     /// Top-level `use_pid_dir`.
@@ -171,7 +175,8 @@ impl Default for GlobalDefs {
             vrrp_startup_delay: Duration::ZERO,
             vrrp_delay_after_boot: Duration::ZERO,
             vrrp_notify_priority_changes: false,
-            dynamic_interfaces: None,
+            dynamic_interfaces: false,
+            dynamic_interfaces_allow_if_changes: false,
             default_interface: "eth0".into(),
             lvs_sync_daemon: None,
             lvs_timeouts: LvsTimeouts::default(),
@@ -193,7 +198,8 @@ impl Default for GlobalDefs {
             stats_dump_file: "/tmp/keepalived.stats".into(),
             json_dump_file: "/tmp/keepalived.json".into(),
             data_use_instance: false,
-            reload_check_config: None,
+            reload_check_config: false,
+            reload_check_config_log: None,
             include_check: None,
             net_namespace: None,
             net_namespace_ipvs: None,

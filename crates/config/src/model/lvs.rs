@@ -35,6 +35,7 @@ pub enum VsKey {
 impl fmt::Display for VsKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            VsKey::Addr { addr, port: 0 } => write!(f, "{addr}"),
             VsKey::Addr { addr, port } => write!(f, "{addr} {port}"),
             VsKey::Fwmark { mark } => write!(f, "fwmark {mark}"),
             VsKey::Group { name } => write!(f, "group {name}"),

@@ -66,6 +66,11 @@ pub struct Recursive {
     pub name: String,
 }
 
+/// What `${_HASH}` stands for until the words are cut (a private-use character).
+pub const HASH: char = '\u{E000}';
+/// What `${_BANG}` stands for until the words are cut.
+pub const BANG: char = '\u{E001}';
+
 /// More replacements than this on one line means a definition refers to itself.
 const MAX_REPLACEMENTS: usize = 10_000;
 /// A line longer than this after substitution is a runaway expansion.
@@ -101,8 +106,11 @@ impl Defs {
         map.insert("_INSTANCE".to_string(), Value::Builtin(Builtin::Instance));
         map.insert("_RANDOM".to_string(), Value::Builtin(Builtin::Random));
         map.insert("_ENV".to_string(), Value::Builtin(Builtin::Env));
-        map.insert("_HASH".to_string(), Value::Line("#".into()));
-        map.insert("_BANG".to_string(), Value::Line("!".into()));
+        // Stand-ins that survive the comment stripping done after each substitution;
+        // `emit` turns them into '#' and '!' (keepalived 2.2.7 strips them instead,
+        // contrary to its manual).
+        map.insert("_HASH".to_string(), Value::Line(HASH.to_string()));
+        map.insert("_BANG".to_string(), Value::Line(BANG.to_string()));
         Defs {
             map,
             instance: instance.to_string(),
@@ -327,7 +335,7 @@ mod tests {
             sub(&mut d, "${_PWD}/x ${_INSTANCE}"),
             "/etc/keepalived/x node1"
         );
-        assert_eq!(sub(&mut d, "a${_HASH}b${_BANG}"), "a#b!");
+        assert_eq!(sub(&mut d, "a${_HASH}b${_BANG}"), format!("a{HASH}b{BANG}"));
         let r: u64 = sub(&mut d, "${_RANDOM 5 9}").parse().unwrap();
         assert!((5..=9).contains(&r));
     }

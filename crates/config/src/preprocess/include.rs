@@ -188,7 +188,7 @@ pub fn resolve(pattern: &str, base: &Path, checks: Checks) -> (Vec<PathBuf>, Vec
     let braced = alternatives.len() > 1;
     let mut any = false;
     for alt in &alternatives {
-        let full = if Path::new(alt).is_absolute() {
+        let full = if Path::new(alt).is_absolute() || base == Path::new(".") {
             PathBuf::from(alt)
         } else {
             base.join(alt)

@@ -86,7 +86,11 @@ pub struct Preprocessor<'a> {
     /// Canonical paths of the files being read, innermost last.
     stack: Vec<PathBuf>,
     include_default: include::Checks,
+    /// `${_PWD}`: the absolute directory of the file being read.
     pwd: String,
+    /// Where relative includes are resolved: the directory of the file being read, as
+    /// it was named (so diagnostics show the paths the user wrote).
+    dir: PathBuf,
     pending: Option<PendingDef>,
 }
 
@@ -107,6 +111,7 @@ impl<'a> Preprocessor<'a> {
             stack: Vec::new(),
             include_default: include::Checks::STRICT_DEFAULT,
             pwd: String::new(),
+            dir: PathBuf::from("."),
             pending: None,
         }
     }
@@ -187,15 +192,25 @@ impl<'a> Preprocessor<'a> {
                 .map(|p| p.to_string_lossy().into_owned())
                 .unwrap_or_else(|| ".".into()),
         );
+        let saved_dir = std::mem::replace(
+            &mut self.dir,
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+        );
         let saved_checks = self.include_default;
         self.stack.push(canonical);
         self.lines(id, &text);
         self.stack.pop();
         self.include_default = saved_checks;
         self.pwd = saved_pwd;
+        self.dir = saved_dir;
     }
 
     fn lines(&mut self, file: FileId, text: &str) {
+        // Physical lines joined by a trailing `\` (raw text, so a quote may span them),
+        // with the origin of the first.
         let mut join: Option<(String, Origin)> = None;
         for (idx, raw) in text.split('\n').enumerate() {
             let lineno = idx as u32 + 1;
@@ -204,13 +219,53 @@ impl<'a> Preprocessor<'a> {
                 self.definition_line(raw);
                 continue;
             }
-            let d = lexer::decomment(raw);
-            let origin = Origin {
-                file,
-                line: lineno,
-                col0: raw.get(..d.lead).map(|s| s.chars().count()).unwrap_or(0) as u32,
-                exact: !d.escapes_removed,
+            let (joined, origin) = match join.take() {
+                Some((mut acc, first)) => {
+                    acc.push(' ');
+                    acc.push_str(raw.trim_start_matches([' ', '\t']));
+                    (acc, first.inexact())
+                }
+                None => {
+                    let lead = raw.len() - raw.trim_start_matches([' ', '\t']).len();
+                    let origin = Origin {
+                        file,
+                        line: lineno,
+                        col0: raw[..lead].chars().count() as u32,
+                        exact: true,
+                    };
+                    (raw.to_string(), origin)
+                }
             };
+            let d = lexer::decomment(&joined);
+            let origin = Origin {
+                exact: origin.exact && !d.escapes_removed,
+                ..origin
+            };
+            if d.continued {
+                // `$NAME= \` starts a multi-line definition: its lines stay separate.
+                if origin.exact {
+                    match self.condition(&d.text) {
+                        None => continue,
+                        Some((_, body)) => {
+                            if let Some((name, value)) = defs::parse_definition(body) {
+                                self.pending = Some(PendingDef {
+                                    name: name.to_string(),
+                                    lines: if value.is_empty() {
+                                        Vec::new()
+                                    } else {
+                                        vec![value.to_string()]
+                                    },
+                                });
+                                continue;
+                            }
+                        }
+                    }
+                }
+                let keep = joined.trim_end_matches([' ', '\t']);
+                let keep = keep.strip_suffix('\\').unwrap_or(keep);
+                join = Some((keep.to_string(), origin));
+                continue;
+            }
             if d.unterminated_quote {
                 let at = d.text.find('"').unwrap_or(0);
                 self.diags.error(
@@ -220,45 +275,15 @@ impl<'a> Preprocessor<'a> {
                 );
                 continue;
             }
-            if let Some((mut joined, first)) = join.take() {
-                if !d.text.is_empty() {
-                    if !joined.is_empty() {
-                        joined.push(' ');
-                    }
-                    joined.push_str(&d.text);
-                }
-                if d.continued {
-                    join = Some((joined, first));
-                } else {
-                    self.logical(joined, first.inexact(), 0);
-                }
-                continue;
+            if !d.text.is_empty() {
+                self.logical(d.text, origin, 0);
             }
-            if d.continued {
-                if let Some((cut, body)) = self.condition(&d.text) {
-                    if let Some((name, value)) = defs::parse_definition(body) {
-                        self.pending = Some(PendingDef {
-                            name: name.to_string(),
-                            lines: if value.is_empty() {
-                                Vec::new()
-                            } else {
-                                vec![value.to_string()]
-                            },
-                        });
-                        continue;
-                    }
-                    let _ = cut;
-                    join = Some((d.text, origin));
-                }
-                continue;
-            }
-            if d.text.is_empty() {
-                continue;
-            }
-            self.logical(d.text, origin, 0);
         }
         if let Some((joined, origin)) = join {
-            self.logical(joined, origin.inexact(), 0);
+            let d = lexer::decomment(&joined);
+            if !d.text.is_empty() {
+                self.logical(d.text, origin, 0);
+            }
         }
         self.finish_definition();
     }
@@ -418,7 +443,7 @@ impl<'a> Preprocessor<'a> {
         };
         let pattern = body[blank..].trim_start_matches([' ', '\t']);
         let span = origin.span(body, body.len() - pattern.len(), pattern.len());
-        let base = PathBuf::from(&self.pwd);
+        let base = self.dir.clone();
         let (files, problems) = include::resolve(pattern, &base, checks);
         for p in problems {
             self.diags.error(DiagKind::Include, span, p.to_string());
@@ -431,6 +456,13 @@ impl<'a> Preprocessor<'a> {
 
     /// Splits at braces, tokenizes, and hands the pieces over.
     fn emit(&mut self, text: &str, origin: Origin) {
+        let owned;
+        let text = if text.contains([defs::HASH, defs::BANG]) {
+            owned = text.replace(defs::HASH, "#").replace(defs::BANG, "!");
+            owned.as_str()
+        } else {
+            text
+        };
         for piece in lexer::split_braces(text) {
             match piece {
                 Piece::Open(at) => self.items.push(Item::Open(origin.span(text, at, 1))),

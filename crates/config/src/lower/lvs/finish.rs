@@ -30,9 +30,20 @@ fn granularity(text: &str, family: Family) -> Option<u8> {
 pub(super) fn finish(d: VsDraft, c: &Config, what: &str, cx: &mut Cx<'_>) -> Option<VirtualServer> {
     let before = cx.diags.error_count();
     let g = &c.global;
+    let fwmark_only = match &d.key {
+        VsKey::Fwmark { .. } => true,
+        VsKey::Group { name } => c.virtual_server_groups.iter().any(|g| {
+            &g.name == name
+                && g.entries
+                    .iter()
+                    .all(|e| matches!(e, VsgEntry::Fwmark { .. }))
+        }),
+        VsKey::Addr { .. } => false,
+    };
     let protocol = match (&d.key, d.protocol) {
         (_, Some(p)) => p,
-        (VsKey::Fwmark { .. }, None) => Protocol::Tcp,
+        // A firewall mark service has no protocol of its own.
+        (_, None) if fwmark_only => Protocol::Tcp,
         (_, None) => {
             cx.push(
                 Diagnostic::error(
@@ -79,6 +90,34 @@ pub(super) fn finish(d: VsDraft, c: &Config, what: &str, cx: &mut Cx<'_>) -> Opt
             .or(d.ip_family)
             .unwrap_or(Family::Inet),
     };
+    // Group entries share the real servers, so they must share their family, unless
+    // every real server is tunnelled (keepalived's rule).
+    if let VsKey::Group { name } = &d.key {
+        let all_tunnel = !d.real_servers.is_empty()
+            && d.real_servers
+                .iter()
+                .all(|r| matches!(r.forwarding.unwrap_or(forwarding), Forwarding::Tun { .. }));
+        let group = c.virtual_server_groups.iter().find(|g| &g.name == name);
+        for e in group.map(|g| g.entries.as_slice()).unwrap_or(&[]) {
+            let ef = match e {
+                VsgEntry::Range { first, .. } => Some(Family::of(first)),
+                VsgEntry::Fwmark { family, .. } => *family,
+            };
+            if let Some(ef) = ef
+                && ef != family
+                && !all_tunnel
+            {
+                cx.error(
+                        DiagKind::Conflict,
+                        d.span,
+                        format!(
+                            "{what}: virtual_server_group {name} mixes {family} and {ef} entries; only allowed when every real server is tunnelled"
+                        ),
+                    );
+                break;
+            }
+        }
+    }
     if let (VsKey::Addr { port: 0, .. }, None) = (&d.key, d.persistence_timeout) {
         cx.error(
             DiagKind::Arguments,
@@ -179,7 +218,7 @@ pub(super) fn finish(d: VsDraft, c: &Config, what: &str, cx: &mut Cx<'_>) -> Opt
         let checkers: Vec<Checker> = r
             .checkers
             .iter()
-            .filter_map(|n| {
+            .flat_map(|n| {
                 checker::lower(
                     n,
                     r.addr,

@@ -4,13 +4,12 @@ use std::net::IpAddr;
 
 use crate::diag::DiagKind;
 use crate::lower::cx::Cx;
-use crate::lower::value_lines;
 use crate::model::{Config, Family, VirtualServerGroup, VsgEntry};
 use crate::tree::{Node, Token};
 
 pub(in crate::lower) fn virtual_server_group(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
     let Some(name) = cx.block_name(n) else { return };
-    let Some(lines) = value_lines(n, cx) else {
+    let Some(lines) = crate::lower::named_value_lines(n, cx) else {
         return;
     };
     let mut g = VirtualServerGroup {
@@ -18,12 +17,13 @@ pub(in crate::lower) fn virtual_server_group(c: &mut Config, n: &Node, cx: &mut 
         entries: Vec::new(),
         span: name.span,
     };
+    let written = lines.len();
     for words in lines {
         if let Some(e) = vsg_entry(&words, cx) {
             g.entries.push(e);
         }
     }
-    if g.entries.is_empty() {
+    if written == 0 {
         cx.error(
             DiagKind::Arguments,
             name.span,

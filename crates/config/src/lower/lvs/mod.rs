@@ -619,7 +619,10 @@ fn rs_table() -> &'static [Kw<RsDraft>] {
 }
 
 pub(super) fn virtual_server(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
-    let Some(key) = vs_key(n, cx) else { return };
+    // A bad header still has its block read, so every problem in it is reported.
+    let key = vs_key(n, cx);
+    let valid = key.is_some();
+    let key = key.unwrap_or(VsKey::Fwmark { mark: 0 });
     let mut d = VsDraft {
         key,
         span: n.args.first().map(|t| t.span).unwrap_or(n.keyword.span),
@@ -650,7 +653,7 @@ pub(super) fn virtual_server(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
     };
     let what = format!("virtual_server {}", d.key);
     cx.block(&mut d, n, vs_table(), &what);
-    if n.block.is_none() {
+    if n.block.is_none() || !valid {
         return;
     }
     if let Some(vs) = finish::finish(d, c, &what, cx) {

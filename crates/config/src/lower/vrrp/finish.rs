@@ -21,6 +21,9 @@ pub(super) fn finish(d: Draft, g: &GlobalDefs, cx: &mut Cx<'_>) -> Option<VrrpIn
     let err = |cx: &mut Cx<'_>, sp: Span, msg: String| cx.error(DiagKind::Conflict, sp, msg);
 
     let Some(vrid) = d.vrid else {
+        if d.seen.contains(&"virtual_router_id") {
+            return None;
+        }
         cx.error(
             DiagKind::Arguments,
             span,
@@ -79,7 +82,7 @@ pub(super) fn finish(d: Draft, g: &GlobalDefs, cx: &mut Cx<'_>) -> Option<VrrpIn
         (None, Family::Inet) => g.vrrp_version,
     };
 
-    if d.vips.is_empty() {
+    if d.vips.is_empty() && !d.seen.contains(&"virtual_ipaddress") {
         if version == 3 || strict {
             err(
                 cx,
@@ -134,6 +137,8 @@ pub(super) fn finish(d: Draft, g: &GlobalDefs, cx: &mut Cx<'_>) -> Option<VrrpIn
                 )
                 .with_help("remove the authentication block or use version 2"),
             ),
+            (None, _) if d.seen.contains(&"auth_type") => {}
+            (Some(_), None) if d.seen.contains(&"auth_pass") => {}
             (None, _) => err(cx, asp, format!("{who}: authentication without auth_type")),
             (Some(_), None) => err(cx, asp, format!("{who}: authentication without auth_pass")),
             (Some((AuthKind::Ah, sp)), Some(_)) if family == Family::Inet6 => {

@@ -77,6 +77,9 @@ struct Draft {
     linkbeat_use_polling: bool,
     lvs_sync_daemon_interface: Option<String>,
     native_ipv6: bool,
+    /// Keywords written, valid or not: a bad value is reported once, not again as
+    /// "missing".
+    seen: Vec<&'static str>,
 }
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -136,6 +139,7 @@ fn authentication(d: &mut Draft, n: &Node, cx: &mut Cx<'_>) {
     d.auth_span = Some(n.keyword.span);
     let table: &[Kw<Draft>] = &[
         Kw::once("auth_type", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+            d.seen.push("auth_type");
             if let Some(t) = cx.one(n) {
                 match cx.choice(t, &["PASS", "AH"], "auth_type") {
                     Some("PASS") => d.auth_type = Some((AuthKind::Pass, t.span)),
@@ -145,6 +149,7 @@ fn authentication(d: &mut Draft, n: &Node, cx: &mut Cx<'_>) {
             }
         }),
         Kw::once("auth_pass", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+            d.seen.push("auth_pass");
             if let Some(t) = cx.one(n) {
                 if t.text.len() > 8 {
                     cx.push(
@@ -414,6 +419,7 @@ fn table() -> &'static [Kw<Draft>] {
             Kw::once(
                 "virtual_router_id",
                 |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    d.seen.push("virtual_router_id");
                     if let Some(t) = cx.one(n) {
                         d.vrid = cx.u8(t, 1, 255, "virtual_router_id");
                     }
@@ -438,6 +444,7 @@ fn table() -> &'static [Kw<Draft>] {
             Kw::many(
                 "virtual_ipaddress",
                 |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
+                    d.seen.push("virtual_ipaddress");
                     let v = address_block(n, AddrUse::Vip, cx);
                     d.vips.extend(v);
                 },
