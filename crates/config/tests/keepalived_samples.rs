@@ -12,7 +12,7 @@ use rk_config::{LoadOptions, Severity, load_file};
 
 const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
 
-/// Samples that keepalived itself reports errors for, and the first error we give.
+/// Samples that keepalived itself reports errors for, and an error we must give.
 const REFUSED: &[(&str, &str)] = &[
     // `state MASTER` with AH: keepalived resets the state and reports a config error.
     (
