@@ -19,10 +19,8 @@ const REFUSED: &[(&str, &str)] = &[
         "keepalived.conf.SSL_GET",
         "AH authentication cannot start in state MASTER",
     ),
-    (
-        "keepalived.conf.vrrp",
-        "AH authentication cannot start in state MASTER",
-    ),
+    // 192.168.200.18 is listed twice in one instance.
+    ("keepalived.conf.vrrp", "lists 192.168.200.18 twice"),
     // Without `-i high` or `-i low`, the script line is conditioned away.
     (
         "keepalived.conf.conditional_conf",
@@ -68,15 +66,15 @@ fn keepalived_samples_load_or_fail_for_their_known_mistakes() {
             (None, Err(e)) => panic!("{name} was refused:\n{}", e.render()),
             (Some(_), Ok(_)) => panic!("{name} loaded but carries a known mistake"),
             (Some((_, why)), Err(e)) => {
-                let first = e
+                let errors: Vec<&str> = e
                     .diagnostics
                     .iter()
-                    .find(|d| d.severity == Severity::Error)
-                    .expect("refused without an error");
+                    .filter(|d| d.severity == Severity::Error)
+                    .map(|d| d.message.as_str())
+                    .collect();
                 assert!(
-                    first.message.contains(why),
-                    "{name}: unexpected error: {}",
-                    first.message
+                    errors.iter().any(|m| m.contains(why)),
+                    "{name}: expected an error containing '{why}', got {errors:?}"
                 );
             }
         }
