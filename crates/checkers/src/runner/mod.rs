@@ -1,0 +1,261 @@
+//! The checker runner: one tokio task that owns every probe, runs each distinct probe once
+//! per due time, feeds the results to the shared state machines ([`state`]) and sends
+//! transition events to the coordinator.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use rk_checkers::runner::{Runner, RunnerOptions};
+//! let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+//! let runner = Runner::spawn(RunnerOptions::default(), events_tx);
+//! let specs = vec![/* CheckerSpec built from the configuration */];
+//! let report = runner.apply(specs).await.expect("runner alive");
+//! assert!(report.errors.is_empty());
+//! while let Some(ev) = events.recv().await {
+//!     println!("{:?} {:?} {:?}", ev.real_server, ev.checker, ev.kind);
+//! }
+//! # }
+//! ```
+//!
+//! Events go out on an unbounded channel: a slow consumer must never delay probes. Their
+//! number is bounded by the number of results (at most one event per checker and result).
+
+pub mod state;
+pub mod watch;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{AbortHandle, JoinSet};
+
+use crate::event::{CheckerEvent, CheckerStatus, RunnerStats};
+use crate::fsm::SplitMix;
+use crate::probe::{ProbeError, ProbeReport};
+use crate::spec::CheckerSpec;
+pub use state::{ApplyReport, GroupId, State};
+
+/// Runner settings.
+#[derive(Debug, Clone, Default)]
+pub struct RunnerOptions {
+    /// Seed for the warmup jitter (random when unset; fixed seeds make tests repeatable).
+    pub seed: Option<u64>,
+}
+
+/// Everything [`RunnerHandle::snapshot`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// One entry per configured checker, sorted by id.
+    pub checkers: Vec<CheckerStatus>,
+    /// Runner-wide figures.
+    pub stats: RunnerStats,
+}
+
+/// The runner task has stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the checker runner has stopped")]
+pub struct RunnerGone;
+
+enum Command {
+    Apply(Vec<CheckerSpec>, oneshot::Sender<ApplyReport>),
+    Snapshot(oneshot::Sender<Snapshot>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Starts runners.
+#[derive(Debug)]
+pub struct Runner;
+
+impl Runner {
+    /// Spawns the runner task on the current tokio runtime. It starts with no checker; call
+    /// [`RunnerHandle::apply`]. It stops when every handle is dropped or on
+    /// [`RunnerHandle::shutdown`], aborting probes in flight (an aborted MISC run kills its
+    /// script's process group).
+    pub fn spawn(opts: RunnerOptions, events: mpsc::UnboundedSender<CheckerEvent>) -> RunnerHandle {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let jitter = match opts.seed {
+            Some(s) => SplitMix::seeded(s),
+            None => SplitMix::from_entropy(),
+        };
+        let state = State::new(Box::new(jitter));
+        tokio::spawn(drive(state, rx, events));
+        RunnerHandle { tx }
+    }
+}
+
+/// Controls a running [`Runner`]. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RunnerHandle {
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+impl RunnerHandle {
+    /// Replaces the configured checkers with `specs`, carrying state over by
+    /// [`crate::spec::CheckerId`] (see [`State::apply`]).
+    pub async fn apply(&self, specs: Vec<CheckerSpec>) -> Result<ApplyReport, RunnerGone> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Apply(specs, tx))
+            .map_err(|_| RunnerGone)?;
+        rx.await.map_err(|_| RunnerGone)
+    }
+
+    /// Status of every checker, for metrics.
+    pub async fn snapshot(&self) -> Result<Snapshot, RunnerGone> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Snapshot(tx))
+            .map_err(|_| RunnerGone)?;
+        rx.await.map_err(|_| RunnerGone)
+    }
+
+    /// Stops the runner and waits until it has stopped.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+struct Driver {
+    state: State,
+    events: mpsc::UnboundedSender<CheckerEvent>,
+    tasks: JoinSet<(GroupId, usize, ProbeReport)>,
+    task_of: HashMap<tokio::task::Id, (GroupId, usize)>,
+    running: HashMap<(GroupId, usize), AbortHandle>,
+    watcher: Option<watch::Watcher>,
+}
+
+impl Driver {
+    fn start(&mut self, starts: Vec<state::StartProbe>) {
+        for s in starts {
+            let probe = s.probe;
+            let (group, url) = (s.group, s.url);
+            let handle = self
+                .tasks
+                .spawn(async move { (group, url, probe.run(url).await) });
+            self.task_of.insert(handle.id(), (group, url));
+            self.running.insert((group, url), handle);
+        }
+    }
+
+    fn send(&self, events: Vec<CheckerEvent>) {
+        for e in events {
+            // A closed receiver means the coordinator is gone; probes go on until shutdown.
+            let _ = self.events.send(e);
+        }
+    }
+
+    fn apply(&mut self, specs: Vec<CheckerSpec>) -> ApplyReport {
+        let out = self.state.apply(Instant::now(), specs);
+        for g in &out.removed_groups {
+            self.running.retain(|(group, _), h| {
+                if group == g {
+                    h.abort();
+                }
+                group != g
+            });
+        }
+        if let Some(w) = &mut self.watcher {
+            for p in &out.unwatch {
+                w.unwatch(p);
+            }
+            for (_, p) in &out.watch {
+                if let Err(e) = w.watch(p) {
+                    tracing::warn!(path = %p.display(), error = %e, "cannot watch tracked file; it is read once");
+                }
+            }
+        }
+        self.start(out.start);
+        self.send(out.events);
+        out.report
+    }
+
+    fn finished(&mut self, id: tokio::task::Id, result: Result<ProbeReport, String>) {
+        let Some((group, url)) = self.task_of.remove(&id) else {
+            return;
+        };
+        self.running.remove(&(group, url));
+        let report = result.unwrap_or_else(|msg| ProbeReport {
+            started: Instant::now(),
+            latency: Default::default(),
+            result: Err(ProbeError::Setup(msg)),
+        });
+        let events = self.state.on_report(Instant::now(), group, url, report);
+        self.send(events);
+        let again: Vec<_> = self.state.retrigger(group).into_iter().collect();
+        self.start(again);
+    }
+}
+
+async fn changed(w: &mut Option<watch::Watcher>) -> Vec<std::path::PathBuf> {
+    match w {
+        Some(w) => w.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn drive(
+    state: State,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<CheckerEvent>,
+) {
+    let watcher = match watch::Watcher::new() {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "inotify unavailable: FILE_CHECK files are read once");
+            None
+        }
+    };
+    let mut d = Driver {
+        state,
+        events,
+        tasks: JoinSet::new(),
+        task_of: HashMap::new(),
+        running: HashMap::new(),
+        watcher,
+    };
+    loop {
+        let next = d.state.next_timer().map(tokio::time::Instant::from_std);
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                None => break,
+                Some(Command::Apply(specs, reply)) => {
+                    let _ = reply.send(d.apply(specs));
+                }
+                Some(Command::Snapshot(reply)) => {
+                    let (checkers, stats) = d.state.snapshot();
+                    let _ = reply.send(Snapshot { checkers, stats });
+                }
+                Some(Command::Shutdown(reply)) => {
+                    d.tasks.shutdown().await;
+                    let _ = reply.send(());
+                    return;
+                }
+            },
+            Some(res) = d.tasks.join_next_with_id(), if !d.tasks.is_empty() => match res {
+                Ok((id, (_, _, report))) => d.finished(id, Ok(report)),
+                Err(e) if e.is_cancelled() => {
+                    d.task_of.remove(&e.id());
+                }
+                Err(e) => {
+                    let id = e.id();
+                    d.finished(id, Err(format!("probe task failed: {e}")));
+                }
+            },
+            paths = changed(&mut d.watcher) => {
+                for p in paths {
+                    for g in d.state.file_groups(&p) {
+                        let start: Vec<_> = d.state.trigger(g).into_iter().collect();
+                        d.start(start);
+                    }
+                }
+            },
+            () = tokio::time::sleep_until(next.unwrap_or_else(tokio::time::Instant::now)), if next.is_some() => {
+                let starts = d.state.fire(Instant::now());
+                d.start(starts);
+            }
+        }
+    }
+    d.tasks.shutdown().await;
+}
