@@ -44,7 +44,7 @@ mod model;
 mod op;
 
 pub use error::{IpvsError, ModelError, OpErrorKind};
-pub use handle::wire::decode_message;
+pub use handle::wire::{DatagramMessage, decode_datagram, decode_message, encode_message};
 pub use handle::{DumpedService, IpvsHandle};
 pub use model::*;
 pub use op::IpvsOp;

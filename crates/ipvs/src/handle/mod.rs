@@ -5,7 +5,7 @@ pub(crate) mod wire;
 
 use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 
-use self::socket::Socket;
+use self::socket::{REPLY_TIMEOUT, Socket};
 use self::wire::{Reply, decode_message, frame};
 use crate::codec::{IpvsAttr, IpvsCmd, IpvsMessage};
 use crate::error::{IpvsError, ModelError};
@@ -43,7 +43,12 @@ impl IpvsHandle {
     /// loaded, or not built).
     pub async fn connect() -> Result<IpvsHandle, IpvsError> {
         let mut sock = Socket::open()?;
-        let family = sock.resolve_family().await?;
+        let family = tokio::time::timeout(REPLY_TIMEOUT, sock.resolve_family())
+            .await
+            .map_err(|_| IpvsError::Unknown {
+                op: "resolve generic netlink family IPVS".into(),
+                reason: "no reply from the kernel".into(),
+            })??;
         Ok(IpvsHandle { sock, family })
     }
 
@@ -118,43 +123,51 @@ impl IpvsHandle {
             return;
         }
         let mut done = false;
-        while !done {
-            let outcome = self
-                .sock
-                .recv_with(&label(), |reply| {
-                    if let Reply::Error { seq, errno, extack } = reply {
-                        let idx = seq.wrapping_sub(first_seq) as usize;
-                        if idx < ops.len() {
-                            if errno != 0 {
-                                let op = &ops[idx];
-                                results[idx] = Some(Err(IpvsError::Op {
-                                    op: op.to_string(),
-                                    kind: op.classify(errno, extack),
-                                }));
-                            }
-                            if seq == last_seq {
-                                done = true;
-                                return Ok(false);
+        let received = tokio::time::timeout(REPLY_TIMEOUT, async {
+            while !done {
+                self.sock
+                    .recv_with(&label(), |reply| {
+                        if let Reply::Error { seq, errno, extack } = reply {
+                            let idx = seq.wrapping_sub(first_seq) as usize;
+                            if idx < ops.len() {
+                                if errno != 0 {
+                                    let op = &ops[idx];
+                                    results[idx] = Some(Err(IpvsError::Op {
+                                        op: op.to_string(),
+                                        kind: op.classify(errno, extack),
+                                    }));
+                                }
+                                if seq == last_seq {
+                                    done = true;
+                                    return Ok(false);
+                                }
                             }
                         }
-                    }
-                    // Anything else is a stale reply of an abandoned request.
-                    Ok(true)
-                })
-                .await;
-            if let Err(e) = outcome {
-                // ENOBUFS (replies dropped) or no reply: what happened to the
-                // operations not yet answered is unknown; say so for each.
-                let reason = e.to_string();
-                for (r, op) in results.iter_mut().zip(ops) {
-                    if r.is_none() {
-                        *r = Some(Err(IpvsError::Unknown {
-                            op: op.to_string(),
-                            reason: reason.clone(),
-                        }));
-                    }
+                        // Anything else is a stale reply of an abandoned request.
+                        Ok(true)
+                    })
+                    .await?;
+            }
+            Ok::<(), IpvsError>(())
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(IpvsError::Unknown {
+                op: label(),
+                reason: "no reply from the kernel".into(),
+            })
+        });
+        if let Err(e) = received {
+            // ENOBUFS (replies dropped) or no reply: what happened to the
+            // operations not yet answered is unknown; say so for each.
+            let reason = e.to_string();
+            for (r, op) in results.iter_mut().zip(ops) {
+                if r.is_none() {
+                    *r = Some(Err(IpvsError::Unknown {
+                        op: op.to_string(),
+                        reason: reason.clone(),
+                    }));
                 }
-                return;
             }
         }
     }
@@ -188,9 +201,10 @@ impl IpvsHandle {
         let mut out = Vec::new();
         let mut status: Option<Result<(), IpvsError>> = None;
         let family = self.family;
-        while status.is_none() {
-            self.sock
-                .recv_with(op, |reply| {
+        let sock = &mut self.sock;
+        let received = tokio::time::timeout(REPLY_TIMEOUT, async {
+            while status.is_none() {
+                sock.recv_with(op, |reply| {
                     match reply {
                         Reply::Data {
                             seq: s,
@@ -216,6 +230,19 @@ impl IpvsHandle {
                     Ok(true)
                 })
                 .await?;
+            }
+            Ok::<(), IpvsError>(())
+        })
+        .await;
+        match received {
+            Err(_) => {
+                return Err(IpvsError::Unknown {
+                    op: op.to_owned(),
+                    reason: "no reply from the kernel".into(),
+                });
+            }
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(())) => {}
         }
         status.unwrap_or(Ok(())).map(|()| out)
     }

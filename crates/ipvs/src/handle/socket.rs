@@ -9,9 +9,8 @@ use netlink_packet_core::{
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
 use netlink_packet_generic::{GenlHeader, GenlMessage};
-use netlink_sys::{
-    AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket, protocols::NETLINK_GENERIC,
-};
+use netlink_sys::{Socket as NlSocket, SocketAddr, protocols::NETLINK_GENERIC};
+use tokio::io::unix::AsyncFd;
 
 use super::wire::{GENL_HDRLEN, NLMSG_HDRLEN, Reply, split};
 use crate::codec::IPVS_GENL_NAME;
@@ -22,14 +21,20 @@ use crate::error::IpvsError;
 /// receive queue about 1 KiB of `truesize`, so this holds the replies of a
 /// whole batch even if every operation in it fails.
 const RCVBUF: usize = 8 << 20;
-/// Largest single receive: dump skbs are at most 32 KiB in 6.x kernels.
-const RECV_CAPACITY: usize = 256 << 10;
-/// How long to wait for the kernel before declaring a reply lost.
+/// Receive buffer. The kernel sizes dump skbs after the largest buffer a
+/// socket has passed to `recvmsg` (capped at 32 KiB, an order-4 page
+/// allocation per dump chunk); at 4 KiB it uses `NLMSG_GOODSIZE` skbs, which
+/// made the per-service destination dumps markedly cheaper. Larger
+/// datagrams are detected (`MSG_TRUNC`) and reported, never cut silently.
+const RECV_CAPACITY: usize = 4096;
+/// How long to wait for the kernel before declaring a reply lost (one
+/// deadline per request or batch, not per datagram: reading the clock is
+/// expensive under emulation and adds up over thousands of receives).
 pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A generic-netlink socket bound to the kernel.
 pub(crate) struct Socket {
-    sock: TokioSocket,
+    sock: AsyncFd<NlSocket>,
     recv_buf: Vec<u8>,
     seq: u32,
 }
@@ -53,9 +58,10 @@ impl Socket {
     /// Open and configure the socket (needs a tokio runtime).
     pub(crate) fn open() -> Result<Socket, IpvsError> {
         let op = "open generic netlink socket";
-        let mut sock = TokioSocket::new(NETLINK_GENERIC).map_err(|e| io_err(op, e))?;
+        let mut sock = NlSocket::new(NETLINK_GENERIC).map_err(|e| io_err(op, e))?;
         {
-            let s = sock.socket_mut();
+            let s = &mut sock;
+            s.set_non_blocking(true).map_err(|e| io_err(op, e))?;
             s.bind_auto().map_err(|e| io_err(op, e))?;
             s.connect(&SocketAddr::new(0, 0))
                 .map_err(|e| io_err(op, e))?;
@@ -71,6 +77,13 @@ impl Socket {
                 s.set_rx_buf_sz(RCVBUF).map_err(|e| io_err(op, e))?;
             }
         }
+        // `AsyncFd::new` is deprecated because a `T: AsRawFd` need not own its
+        // descriptor; `netlink_sys::Socket` does (it closes it on drop), so
+        // the descriptor lives exactly as long as the registration. The
+        // replacement, `AsyncFd::register`, is `unsafe`, which this crate
+        // forbids.
+        #[allow(deprecated)]
+        let sock = AsyncFd::new(sock).map_err(|e| io_err(op, e))?;
         Ok(Socket {
             sock,
             recv_buf: Vec::with_capacity(RECV_CAPACITY),
@@ -89,7 +102,13 @@ impl Socket {
 
     /// Send one buffer holding one or more requests.
     pub(crate) async fn send(&mut self, buf: &[u8], op: &str) -> Result<(), IpvsError> {
-        let n = self.sock.send(buf).await.map_err(|e| io_err(op, e))?;
+        let n = loop {
+            let mut guard = self.sock.writable().await.map_err(|e| io_err(op, e))?;
+            match guard.try_io(|s| s.get_ref().send(buf, 0)) {
+                Ok(r) => break r.map_err(|e| io_err(op, e))?,
+                Err(_would_block) => continue,
+            }
+        };
         if n != buf.len() {
             return Err(io_err(
                 op,
@@ -106,17 +125,24 @@ impl Socket {
         op: &str,
         mut each: impl FnMut(Reply<'_>) -> Result<bool, IpvsError>,
     ) -> Result<bool, IpvsError> {
-        self.recv_buf.clear();
-        self.recv_buf.reserve(RECV_CAPACITY);
-        match tokio::time::timeout(REPLY_TIMEOUT, self.sock.recv(&mut self.recv_buf)).await {
-            Err(_) => {
-                return Err(IpvsError::Unknown {
-                    op: op.to_owned(),
-                    reason: "no reply from the kernel".into(),
-                });
+        let Socket { sock, recv_buf, .. } = self;
+        let n = loop {
+            let mut guard = sock.readable().await.map_err(|e| io_err(op, e))?;
+            recv_buf.clear();
+            recv_buf.reserve(RECV_CAPACITY);
+            match guard.try_io(|s| s.get_ref().recv(recv_buf, libc::MSG_TRUNC)) {
+                Ok(r) => break r.map_err(|e| io_err(op, e))?,
+                Err(_would_block) => continue,
             }
-            Ok(Err(e)) => return Err(io_err(op, e)),
-            Ok(Ok(())) => {}
+        };
+        if n > self.recv_buf.len() {
+            return Err(IpvsError::Decode {
+                op: op.to_owned(),
+                reason: format!(
+                    "datagram of {n} bytes exceeds the {} byte receive buffer",
+                    self.recv_buf.len()
+                ),
+            });
         }
         for reply in split(&self.recv_buf) {
             let reply = reply.map_err(|e| IpvsError::Decode {

@@ -79,7 +79,8 @@ pub(crate) fn split(buf: &[u8]) -> impl Iterator<Item = Result<Reply<'_>, Decode
                 let Some(code) = payload.get(..4) else {
                     return Some(Err(DecodeError::from("truncated NLMSG_ERROR")));
                 };
-                let errno = -i32::from_ne_bytes([code[0], code[1], code[2], code[3]]);
+                // wrapping: a hostile i32::MIN must not panic.
+                let errno = i32::from_ne_bytes([code[0], code[1], code[2], code[3]]).wrapping_neg();
                 let extack = if nl.flags() & NLM_F_ACK_TLVS != 0 {
                     extack_msg(payload)
                 } else {
@@ -90,7 +91,7 @@ pub(crate) fn split(buf: &[u8]) -> impl Iterator<Item = Result<Reply<'_>, Decode
             NLMSG_DONE => {
                 let errno = payload
                     .get(..4)
-                    .map(|c| -i32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                    .map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]).wrapping_neg())
                     .unwrap_or(0);
                 Reply::Done { seq, errno }
             }
@@ -138,6 +139,54 @@ fn find_msg_tlv(mut tlvs: &[u8]) -> Option<String> {
         tlvs = tlvs.get((len + 3) & !3..)?;
     }
     None
+}
+
+/// One message of a received datagram, decoded as the handle decodes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatagramMessage {
+    /// `NLMSG_ERROR`: errno 0 is an ack; `extack` is the kernel's text.
+    Error {
+        /// Sequence number of the request answered.
+        seq: u32,
+        /// Positive errno, 0 for an ack.
+        errno: i32,
+        /// Extended-ack message.
+        extack: Option<String>,
+    },
+    /// `NLMSG_DONE` ending a dump.
+    Done {
+        /// Sequence number of the dump request.
+        seq: u32,
+        /// The dump's final status (positive errno).
+        errno: i32,
+    },
+    /// A message of the given (family) type, decoded as IPVS.
+    Ipvs(IpvsMessage),
+}
+
+/// Decode every message of one received datagram: the reply decoder the
+/// handle uses on kernel input, public so it can be fuzzed. Non-error,
+/// non-done messages are decoded as IPVS whatever their type.
+pub fn decode_datagram(buf: &[u8]) -> Vec<Result<DatagramMessage, DecodeError>> {
+    split(buf)
+        .map(|r| {
+            r.and_then(|reply| match reply {
+                Reply::Error { seq, errno, extack } => {
+                    Ok(DatagramMessage::Error { seq, errno, extack })
+                }
+                Reply::Done { seq, errno } => Ok(DatagramMessage::Done { seq, errno }),
+                Reply::Data { bytes, .. } => decode_message(bytes).map(DatagramMessage::Ipvs),
+            })
+        })
+        .collect()
+}
+
+/// One request as the handle frames it (netlink header, generic header,
+/// attributes), for tests, tools and fuzzing.
+pub fn encode_message(msg: &IpvsMessage, family: u16, flags: u16, seq: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    frame(&mut out, msg, family, flags, seq);
+    out
 }
 
 /// Decode one family message (raw bytes with the netlink header).
@@ -213,6 +262,20 @@ mod tests {
                 },
             ] => assert_eq!(m, "bad weight"),
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errno_of_i32_min_does_not_overflow() {
+        // Found by the fuzzer: NLMSG_DONE / NLMSG_ERROR carrying i32::MIN.
+        for msg_type in [NLMSG_DONE, NLMSG_ERROR] {
+            let mut b = Vec::new();
+            b.extend_from_slice(&36u32.to_ne_bytes());
+            b.extend_from_slice(&msg_type.to_ne_bytes());
+            b.extend_from_slice(&[0u8; 10]);
+            b.extend_from_slice(&i32::MIN.to_ne_bytes());
+            b.resize(36, 0);
+            assert_eq!(decode_datagram(&b).len(), 1);
         }
     }
 
