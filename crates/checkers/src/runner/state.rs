@@ -596,9 +596,14 @@ fn sync(
         });
     };
     if up {
-        // No dynamic weight and "back to the configured weight" are the same thing.
-        let w = c.weight.unwrap_or(DynamicWeight::Configured);
-        if sub.reported_weight.unwrap_or(DynamicWeight::Configured) != w {
+        // No dynamic weight, "back to the configured weight" and an offset of 0 are the
+        // same thing: no event between them.
+        let norm = |w: Option<DynamicWeight>| match w {
+            None | Some(DynamicWeight::Offset(0)) => DynamicWeight::Configured,
+            Some(w) => w,
+        };
+        let w = norm(c.weight);
+        if norm(sub.reported_weight) != w {
             sub.reported_weight = Some(w);
             push(EventKind::Weight(w));
         }
