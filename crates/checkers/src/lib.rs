@@ -14,6 +14,7 @@
 
 pub mod event;
 pub mod fsm;
+pub mod genhash;
 pub mod probe;
 pub mod runner;
 pub mod spec;

@@ -322,7 +322,7 @@ async fn misc_exit_codes_and_dynamic_weight() {
     let sh = |code: u8, dynamic| {
         ProbeSpec::Misc(MiscSpec {
             argv: vec!["/bin/sh".into(), "-c".into(), format!("exit {code}")],
-            timeout: MS * 2000,
+            timeout: MS * 10_000,
             dynamic,
             user: None,
         })
@@ -357,7 +357,7 @@ async fn misc_exit_codes_and_dynamic_weight() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     let p = ProbeSpec::Misc(MiscSpec {
         argv: vec![path.display().to_string()],
-        timeout: MS * 2000,
+        timeout: MS * 10_000,
         dynamic: true,
         user: None,
     });
@@ -369,7 +369,7 @@ async fn misc_exit_codes_and_dynamic_weight() {
     );
     let missing = ProbeSpec::Misc(MiscSpec {
         argv: vec!["/nonexistent/x".into()],
-        timeout: MS * 2000,
+        timeout: MS * 10_000,
         dynamic: false,
         user: None,
     });
