@@ -49,6 +49,7 @@
 //! Set `RK_SKIP_VM_TESTS=1` to skip VM tests on a laptop; CI never does.
 
 mod error;
+pub mod netns;
 pub mod vm;
 
 use std::path::PathBuf;

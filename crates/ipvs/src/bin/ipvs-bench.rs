@@ -4,7 +4,8 @@
 //! `IpvsHandle::dump`, all in the same VM run. Prints one `RK-BENCH` line per
 //! size. Only ratios within one run mean anything: the VM is emulated.
 //!
-//! Usage: `RK_IN_VM=1 ipvs-bench 1000 10000 50000`
+//! Usage: `RK_IN_VM=1 unshare -n ipvs-bench theirs|ours N` (one fresh
+//! network namespace, so one fresh IPVS table, per run).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Command, ExitCode};
@@ -89,48 +90,39 @@ async fn check_table(h: &mut IpvsHandle, n: u32) -> Result<Duration, String> {
     Ok(took)
 }
 
-async fn bench(h: &mut IpvsHandle, n: u32) -> Result<String, String> {
+/// One side of the comparison, run in a fresh network namespace (its own
+/// IPVS table): `theirs` programs with `ipvsadm -R`, `ours` with `apply`;
+/// both then list the table with `ipvsadm -Ln` and with `dump`.
+///
+/// A fresh namespace per side matters: the kernel keeps deleted
+/// destinations in a per-namespace trash list for a minute and scans it on
+/// every destination add, so whichever side ran second after a flush
+/// would pay a quadratic penalty.
+async fn bench(h: &mut IpvsHandle, side: &str, n: u32) -> Result<String, String> {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    h.apply_one(&IpvsOp::Flush)
-        .await
-        .map_err(|e| e.to_string())?;
-    std::fs::write("/tmp/bench.rules", rules(n)).map_err(|e| e.to_string())?;
-    let ops = ops(n);
-
-    // ipvsadm programs the table, then both list it.
-    let restore = shell("/usr/sbin/ipvsadm -R < /tmp/bench.rules")?;
-    let list_theirs_1 = shell("/usr/sbin/ipvsadm -Ln > /tmp/list.txt")?;
-    let dump_1 = check_table(h, n).await?;
-    h.apply_one(&IpvsOp::Flush)
-        .await
-        .map_err(|e| e.to_string())?;
-
-    // We program the same table, then both list it again.
-    let t = Instant::now();
-    let results = h.apply(&ops).await;
-    let apply = t.elapsed();
-    if let Some(e) = results.into_iter().find_map(Result::err) {
-        return Err(e.to_string());
-    }
-    let dump_2 = check_table(h, n).await?;
-    let list_theirs_2 = shell("/usr/sbin/ipvsadm -Ln > /tmp/list.txt")?;
-    h.apply_one(&IpvsOp::Flush)
-        .await
-        .map_err(|e| e.to_string())?;
-
-    let list_theirs = list_theirs_1.min(list_theirs_2);
-    let dump = dump_1.min(dump_2);
+    let program = match side {
+        "theirs" => {
+            std::fs::write("/tmp/bench.rules", rules(n)).map_err(|e| e.to_string())?;
+            shell("/usr/sbin/ipvsadm -R < /tmp/bench.rules")?
+        }
+        _ => {
+            let ops = ops(n);
+            let t = Instant::now();
+            let results = h.apply(&ops).await;
+            let took = t.elapsed();
+            if let Some(e) = results.into_iter().find_map(Result::err) {
+                return Err(e.to_string());
+            }
+            took
+        }
+    };
+    let list = shell("/usr/sbin/ipvsadm -Ln > /tmp/list.txt")?;
+    let dump = check_table(h, n).await?;
     Ok(format!(
-        "n={n} dests={} ops={} ipvsadm_restore_ms={:.0} rk_apply_ms={:.0} apply_speedup={:.1} \
-         ipvsadm_list_ms={:.0} rk_dump_ms={:.0} dump_speedup={:.1}",
-        n * DESTS,
-        ops.len(),
-        ms(restore),
-        ms(apply),
-        restore.as_secs_f64() / apply.as_secs_f64(),
-        ms(list_theirs),
-        ms(dump),
-        list_theirs.as_secs_f64() / dump.as_secs_f64(),
+        "side={side} n={n} program_ms={:.0} ipvsadm_list_ms={:.0} rk_dump_ms={:.0}",
+        ms(program),
+        ms(list),
+        ms(dump)
     ))
 }
 
@@ -141,10 +133,17 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let sizes: Vec<u32> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (side, n) = match (
+        args.first().map(String::as_str),
+        args.get(1).and_then(|n| n.parse::<u32>().ok()),
+    ) {
+        (Some(side @ ("ours" | "theirs")), Some(n)) => (side.to_owned(), n),
+        _ => {
+            eprintln!("usage: ipvs-bench ours|theirs N");
+            return ExitCode::from(2);
+        }
+    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -163,13 +162,11 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        for n in sizes {
-            match bench(&mut h, n).await {
-                Ok(line) => println!("RK-BENCH {line}"),
-                Err(e) => {
-                    println!("RK-BENCH-ERROR n={n}: {e}");
-                    return ExitCode::FAILURE;
-                }
+        match bench(&mut h, &side, n).await {
+            Ok(line) => println!("RK-BENCH {line}"),
+            Err(e) => {
+                println!("RK-BENCH-ERROR {side} n={n}: {e}");
+                return ExitCode::FAILURE;
             }
         }
         ExitCode::SUCCESS

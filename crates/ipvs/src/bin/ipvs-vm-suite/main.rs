@@ -6,6 +6,7 @@
 //! the VM unless told to.
 
 mod checks;
+mod fixtures;
 mod rules;
 
 use std::process::{Command, ExitCode};
