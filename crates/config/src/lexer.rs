@@ -152,7 +152,7 @@ pub struct Word {
     /// Byte length of the word as written (quotes included).
     pub len: usize,
     /// The word's value (quotes removed).
-    pub text: String,
+    pub text: compact_str::CompactString,
 }
 
 fn blanks(i: &str) -> IResult<&str, &str> {
@@ -188,7 +188,7 @@ pub fn tokenize(text: &str) -> Result<Vec<Word>, LexError> {
                 words.push(Word {
                     at,
                     len: rest.len() - r.len(),
-                    text: w.to_string(),
+                    text: w.into(),
                 });
                 rest = r;
             }

@@ -69,6 +69,8 @@ pub struct LoadOptions {
     /// Check the configuration against this machine (interfaces, scripts). Problems are
     /// warnings either way.
     pub check_host: bool,
+    /// Most logical lines `~SEQ`, `~LST` and definitions may expand to.
+    pub max_lines: usize,
 }
 
 impl Default for LoadOptions {
@@ -78,6 +80,7 @@ impl Default for LoadOptions {
             lenient: false,
             random_seed: None,
             check_host: true,
+            max_lines: preprocess::DEFAULT_MAX_LINES,
         }
     }
 }
@@ -91,6 +94,7 @@ impl LoadOptions {
             lenient: false,
             random_seed: Some(1),
             check_host: false,
+            max_lines: preprocess::DEFAULT_MAX_LINES,
         }
     }
 }
@@ -148,9 +152,8 @@ fn seed(opts: &LoadOptions) -> u64 {
 
 /// Loads the configuration file at `path` and everything it includes.
 pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, Rejected> {
-    let mut sources = SourceMap::new();
-    let mut diags = Diagnostics::new();
     if !path.is_file() {
+        let mut diags = Diagnostics::new();
         diags.error(
             DiagKind::Include,
             None,
@@ -160,41 +163,41 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, Rejected> {
             ),
         );
         return Err(Rejected {
-            sources,
+            sources: SourceMap::new(),
             diagnostics: diags,
         });
     }
-    let items =
-        preprocess::Preprocessor::new(&mut sources, &mut diags, &opts.config_id, seed(opts))
-            .run(path);
-    finish(items, sources, diags, opts)
+    load(opts, |p| p.run(path))
 }
 
 /// Loads configuration text (the text is named `name` in diagnostics; includes are
 /// relative to the working directory).
 pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Loaded, Rejected> {
-    let mut sources = SourceMap::new();
-    let mut diags = Diagnostics::new();
-    let items =
-        preprocess::Preprocessor::new(&mut sources, &mut diags, &opts.config_id, seed(opts))
-            .run_text(name, text);
-    finish(items, sources, diags, opts)
+    load(opts, |p| p.run_text(name, text))
 }
 
-fn finish(
-    items: Vec<tree::Item>,
-    sources: SourceMap,
-    mut diags: Diagnostics,
+/// Preprocesses and lowers in one pass: each top-level statement is lowered as soon as
+/// it is read, then dropped, so a large configuration's syntax tree never exists whole.
+fn load(
     opts: &LoadOptions,
+    read: impl FnOnce(preprocess::Preprocessor<'_>),
 ) -> Result<Loaded, Rejected> {
-    let nodes = tree::build(items, &mut diags);
-    let mut config = {
-        let mut cx = lower::cx::Cx {
-            diags: &mut diags,
-            lenient: opts.lenient,
-        };
-        lower::lower(&nodes, &mut cx)
-    };
+    let mut sources = SourceMap::new();
+    let mut diags = Diagnostics::new();
+    let mut lowering = lower::Lowering::new(opts.lenient);
+    {
+        let mut sink = |n: tree::Node, d: &mut Diagnostics| lowering.node(n, d);
+        let pre = preprocess::Preprocessor::new(
+            &mut sources,
+            &mut diags,
+            &opts.config_id,
+            seed(opts),
+            &mut sink,
+        )
+        .with_max_lines(opts.max_lines);
+        read(pre);
+    }
+    let mut config = lowering.finish(&mut diags);
     let host: &dyn HostFacts = if opts.check_host {
         &SystemHost
     } else {

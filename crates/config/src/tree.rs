@@ -2,14 +2,16 @@
 //! `{ ... }` block of further statements. Nothing here knows what a keyword means; the
 //! `lower` module gives the tree its meaning.
 
+use compact_str::CompactString;
+
 use crate::diag::{DiagKind, Diagnostics};
 use crate::source::Span;
 
 /// A word of the configuration and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    /// The word (quotes removed).
-    pub text: String,
+    /// The word (quotes removed); short words are stored inline.
+    pub text: CompactString,
     /// Its place.
     pub span: Span,
 }
@@ -30,7 +32,7 @@ pub struct Node {
     pub args: Vec<Token>,
     /// The text after the keyword as written, for keywords that re-read it with shell
     /// quoting (scripts).
-    pub raw_args: String,
+    pub raw_args: CompactString,
     /// Where `raw_args` starts.
     pub raw_span: Span,
     /// The `{ ... }` block, if the statement has one.
@@ -80,7 +82,7 @@ pub struct Line {
     /// The words; never empty.
     pub words: Vec<Token>,
     /// The text after the first word, as written.
-    pub raw_args: String,
+    pub raw_args: CompactString,
     /// Where that text starts.
     pub raw_span: Span,
 }
@@ -102,17 +104,37 @@ struct Level {
     nodes: Vec<Node>,
 }
 
-/// Builds the tree, reporting unbalanced braces.
-pub fn build(items: Vec<Item>, diags: &mut Diagnostics) -> Vec<Node> {
-    let mut top: Vec<Node> = Vec::new();
-    let mut levels: Vec<Level> = Vec::new();
-    for item in items {
+/// Builds the tree item by item, handing out each top-level statement as soon as it is
+/// complete, so a large configuration never exists twice in memory.
+#[derive(Debug, Default)]
+pub struct TreeBuilder {
+    levels: Vec<Level>,
+    /// A top-level statement that may still get a `{` on the next line.
+    pending_top: Option<Node>,
+}
+
+impl std::fmt::Debug for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Level")
+            .field("open", &self.open)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TreeBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the next item; returns a top-level statement if this item completed one.
+    /// A top-level statement without a block is complete when the next item is not `{`,
+    /// so it is held back one item.
+    pub fn push(&mut self, item: Item, diags: &mut Diagnostics, out: &mut Vec<Node>) {
         match item {
             Item::Line(line) => {
                 let mut words = line.words.into_iter();
-                let Some(keyword) = words.next() else {
-                    continue;
-                };
+                let Some(keyword) = words.next() else { return };
                 let node = Node {
                     keyword,
                     args: words.collect(),
@@ -120,59 +142,86 @@ pub fn build(items: Vec<Item>, diags: &mut Diagnostics) -> Vec<Node> {
                     raw_span: line.raw_span,
                     block: None,
                 };
-                match levels.last_mut() {
+                match self.levels.last_mut() {
                     Some(l) => l.nodes.push(node),
-                    None => top.push(node),
+                    None => {
+                        // The previous top-level statement can no longer get a block.
+                        self.flush_pending(out);
+                        self.pending_top = Some(node);
+                    }
                 }
             }
             Item::Open(span) => {
-                let current = match levels.last_mut() {
-                    Some(l) => &mut l.nodes,
-                    None => &mut top,
+                let owner = match self.levels.last_mut() {
+                    Some(l) => match l.nodes.last() {
+                        Some(n) if n.block.is_none() => l.nodes.pop(),
+                        _ => None,
+                    },
+                    None => self.pending_top.take(),
                 };
-                let owner = match current.last() {
-                    Some(n) if n.block.is_none() => current.pop(),
-                    _ => {
-                        diags.error(DiagKind::Syntax, span, "'{' without a keyword before it");
-                        None
-                    }
-                };
-                levels.push(Level {
+                if owner.is_none() {
+                    diags.error(DiagKind::Syntax, span, "'{' without a keyword before it");
+                }
+                self.levels.push(Level {
                     owner,
                     open: span,
                     nodes: Vec::new(),
                 });
             }
-            Item::Close(span) => match levels.pop() {
-                Some(level) => close(level, &mut levels, &mut top),
-                None => diags.error(DiagKind::Syntax, span, "'}' closes no block"),
+            Item::Close(span) => match self.levels.pop() {
+                Some(level) => self.close(level, out),
+                None => {
+                    self.flush_pending(out);
+                    diags.error(DiagKind::Syntax, span, "'}' closes no block");
+                }
             },
         }
     }
-    while let Some(level) = levels.pop() {
-        let what = level
-            .owner
-            .as_ref()
-            .map(|n| format!("block of '{}' is never closed: missing '}}'", n.name()))
-            .unwrap_or_else(|| "block is never closed: missing '}'".to_string());
-        diags.error(DiagKind::Syntax, level.open, what);
-        close(level, &mut levels, &mut top);
+
+    /// Ends the input: reports blocks left open and hands out what remains.
+    pub fn finish(&mut self, diags: &mut Diagnostics, out: &mut Vec<Node>) {
+        while let Some(level) = self.levels.pop() {
+            let what = level
+                .owner
+                .as_ref()
+                .map(|n| format!("block of '{}' is never closed: missing '}}'", n.name()))
+                .unwrap_or_else(|| "block is never closed: missing '}'".to_string());
+            diags.error(DiagKind::Syntax, level.open, what);
+            self.close(level, out);
+        }
+        self.flush_pending(out);
     }
-    top
+
+    fn flush_pending(&mut self, out: &mut Vec<Node>) {
+        if let Some(n) = self.pending_top.take() {
+            out.push(n);
+        }
+    }
+
+    fn close(&mut self, level: Level, out: &mut Vec<Node>) {
+        let Some(mut owner) = level.owner else {
+            return;
+        };
+        owner.block = Some(Block {
+            open: level.open,
+            children: level.nodes,
+        });
+        match self.levels.last_mut() {
+            Some(l) => l.nodes.push(owner),
+            None => out.push(owner),
+        }
+    }
 }
 
-fn close(level: Level, levels: &mut [Level], top: &mut Vec<Node>) {
-    let Some(mut owner) = level.owner else {
-        return;
-    };
-    owner.block = Some(Block {
-        open: level.open,
-        children: level.nodes,
-    });
-    match levels.last_mut() {
-        Some(l) => l.nodes.push(owner),
-        None => top.push(owner),
+/// Builds the whole tree at once (tests and small inputs).
+pub fn build(items: Vec<Item>, diags: &mut Diagnostics) -> Vec<Node> {
+    let mut b = TreeBuilder::new();
+    let mut out = Vec::new();
+    for item in items {
+        b.push(item, diags, &mut out);
     }
+    b.finish(diags, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -189,11 +238,11 @@ mod tests {
             words: words
                 .iter()
                 .map(|w| Token {
-                    text: w.to_string(),
+                    text: (*w).into(),
                     span: sp(n),
                 })
                 .collect(),
-            raw_args: String::new(),
+            raw_args: CompactString::default(),
             raw_span: sp(n),
         })
     }

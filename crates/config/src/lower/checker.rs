@@ -175,7 +175,7 @@ fn url(d: &mut Draft, n: &Node, cx: &mut Cx<'_>) {
         Kw::once("digest", |u: &mut Url, n: &Node, cx: &mut Cx<'_>| {
             if let Some(t) = cx.one(n) {
                 if t.text.len() == 32 && t.text.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    u.digest = Some(t.text.to_ascii_lowercase());
+                    u.digest = Some(t.text.to_ascii_lowercase().to_string());
                 } else {
                     cx.push(
                         Diagnostic::error(
@@ -228,7 +228,7 @@ fn url(d: &mut Draft, n: &Node, cx: &mut Cx<'_>) {
         ),
         Kw::once("regex_options", |u: &mut Url, n: &Node, cx: &mut Cx<'_>| {
             if cx.arity(n, 1, 32) {
-                u.regex_options = n.args.iter().map(|t| t.text.clone()).collect();
+                u.regex_options = n.args.iter().map(|t| t.text.to_string()).collect();
             }
         }),
         Kw::once(
@@ -403,7 +403,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
                     if let Some(t) = cx.one(n) {
                         let up = t.text.to_ascii_uppercase();
                         if DNS_TYPES.contains(&up.as_str()) {
-                            d.dns_type = Some(up);
+                            d.dns_type = Some(up.to_string());
                         } else {
                             cx.choice(t, DNS_TYPES, "DNS type");
                         }
@@ -450,8 +450,8 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
                 |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                     if cx.arity(n, 1, 2) {
                         d.user = Some(UserGroup {
-                            user: n.args[0].text.clone(),
-                            group: n.args.get(1).map(|t| t.text.clone()),
+                            user: n.args[0].text.to_string(),
+                            group: n.args.get(1).map(|t| t.text.to_string()),
                         });
                     }
                 },
@@ -496,7 +496,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
                     if !cx.arity(n, 1, 256) {
                         return;
                     }
-                    let words: Vec<String> = n.args.iter().map(|t| t.text.clone()).collect();
+                    let words: Vec<String> = n.args.iter().map(|t| t.text.to_string()).collect();
                     match hex_bytes(&words, false) {
                         Some((b, _)) => d.payload = Some(b),
                         None => cx.error(
@@ -517,7 +517,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
                         d.require_reply = Some(None);
                         return;
                     }
-                    let words: Vec<String> = n.args.iter().map(|t| t.text.clone()).collect();
+                    let words: Vec<String> = n.args.iter().map(|t| t.text.to_string()).collect();
                     match hex_bytes(&words, true) {
                         Some((bytes, mask)) => {
                             d.require_reply = Some(Some(ReplyPattern { bytes, mask }))
@@ -597,10 +597,34 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
     }
 }
 
-/// Lowers one checker block of a real server at `addr`:`port`.
+/// A checker block read but not yet resolved against its real server.
+pub(super) struct Parsed {
+    kw: &'static str,
+    span: crate::source::Span,
+    d: Box<Draft>,
+}
+
+/// Reads a checker block.
+pub(super) fn parse(n: &Node, cx: &mut Cx<'_>) -> Option<Parsed> {
+    let kw = CHECKERS.iter().copied().find(|k| *k == n.name())?;
+    if !cx.arity_block(n) {
+        return None;
+    }
+    let mut d = Box::<Draft>::default();
+    if n.block.is_some() {
+        cx.block(&mut *d, n, kind_table(kw), kw);
+    }
+    Some(Parsed {
+        kw,
+        span: n.keyword.span,
+        d,
+    })
+}
+
+/// Resolves a checker of a real server at `addr`:`port` (one checker per SMTP `host`).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn lower(
-    n: &Node,
+pub(super) fn finish(
+    p: &Parsed,
     addr: IpAddr,
     port: u16,
     inherited: Inherited,
@@ -609,14 +633,8 @@ pub(super) fn lower(
     c: &Config,
     cx: &mut Cx<'_>,
 ) -> Vec<Checker> {
-    let kw = n.name();
-    if !cx.arity_block(n) {
-        return Vec::new();
-    }
-    let mut d = Draft::default();
-    if n.block.is_some() {
-        cx.block(&mut d, n, kind_table(kw), kw);
-    }
+    let kw = p.kw;
+    let d = &*p.d;
     let before = cx.diags.error_count();
     let t = d.timing.over(inherited);
     let delay_loop = t.delay_loop.unwrap_or(defaults.vs_delay_loop);
@@ -649,7 +667,7 @@ pub(super) fn lower(
     if needs_port && connection.port == 0 {
         cx.error(
             DiagKind::Arguments,
-            n.keyword.span,
+            p.span,
             format!("{kw} has no port to connect to: the real server has none; add connect_port"),
         );
     }
@@ -669,14 +687,14 @@ pub(super) fn lower(
             if d.urls.is_empty() {
                 cx.error(
                     DiagKind::Arguments,
-                    n.keyword.span,
+                    p.span,
                     format!("{kw} needs at least one url {{ path ... }}"),
                 );
             }
             if kw == "HTTP_GET" {
-                CheckerKind::HttpGet(http(&d))
+                CheckerKind::HttpGet(http(d))
             } else {
-                CheckerKind::SslGet(http(&d))
+                CheckerKind::SslGet(http(d))
             }
         }
         "DNS_CHECK" => CheckerKind::DnsCheck {
@@ -685,11 +703,7 @@ pub(super) fn lower(
         },
         "MISC_CHECK" => {
             let Some(script) = d.misc_path.clone() else {
-                cx.error(
-                    DiagKind::Arguments,
-                    n.keyword.span,
-                    "MISC_CHECK needs misc_path",
-                );
+                cx.error(DiagKind::Arguments, p.span, "MISC_CHECK needs misc_path");
                 return Vec::new();
             };
             CheckerKind::MiscCheck {
@@ -711,7 +725,7 @@ pub(super) fn lower(
             if min > max {
                 cx.error(
                     DiagKind::Conflict,
-                    n.keyword.span,
+                    p.span,
                     format!("UDP_CHECK min_reply_length {min} is above max_reply_length {max}"),
                 );
             }
@@ -725,17 +739,13 @@ pub(super) fn lower(
         "PING_CHECK" => CheckerKind::PingCheck,
         "FILE_CHECK" => {
             let Some(tf) = d.track_file.clone() else {
-                cx.error(
-                    DiagKind::Arguments,
-                    n.keyword.span,
-                    "FILE_CHECK needs track_file",
-                );
+                cx.error(DiagKind::Arguments, p.span, "FILE_CHECK needs track_file");
                 return Vec::new();
             };
             if !c.track_files.iter().any(|f| f.name == tf) {
                 cx.error(
                     DiagKind::UnknownReference,
-                    n.keyword.span,
+                    p.span,
                     format!("FILE_CHECK refers to track_file '{tf}', which is not defined"),
                 );
             }
@@ -749,7 +759,7 @@ pub(super) fn lower(
         }
         _ => {
             let Some(name) = d.bfd_name.clone() else {
-                cx.error(DiagKind::Arguments, n.keyword.span, "BFD_CHECK needs name");
+                cx.error(DiagKind::Arguments, p.span, "BFD_CHECK needs name");
                 return Vec::new();
             };
             CheckerKind::BfdCheck { name }
@@ -764,7 +774,7 @@ pub(super) fn lower(
         connection: has_conn.then_some(connection),
         timing,
         log_all_failures: d.log_all_failures,
-        span: n.keyword.span,
+        span: p.span,
     };
     if d.smtp_hosts.is_empty() {
         return vec![one];

@@ -77,7 +77,13 @@ impl Cx<'_> {
     }
 
     /// Runs the handlers of `table` over the statements of `node`'s block.
-    pub fn block<T>(&mut self, target: &mut T, node: &Node, table: &[Kw<T>], context: &str) {
+    pub fn block<T>(
+        &mut self,
+        target: &mut T,
+        node: &Node,
+        table: &[Kw<T>],
+        context: impl std::fmt::Display,
+    ) {
         if node.block.is_none() {
             self.error(
                 DiagKind::Arguments,
@@ -95,9 +101,22 @@ impl Cx<'_> {
         target: &mut T,
         nodes: impl IntoIterator<Item = &'n Node>,
         table: &[Kw<T>],
-        context: &str,
+        context: impl std::fmt::Display,
     ) {
-        let mut seen: Vec<(&'static str, Span)> = Vec::new();
+        let mut seen = Vec::new();
+        self.statements_seen(target, nodes, table, context, &mut seen);
+    }
+
+    /// Like [`Cx::statements`], with the keywords already seen kept by the caller (for
+    /// the top level, read one statement at a time).
+    pub fn statements_seen<'n, T>(
+        &mut self,
+        target: &mut T,
+        nodes: impl IntoIterator<Item = &'n Node>,
+        table: &[Kw<T>],
+        context: impl std::fmt::Display,
+        seen: &mut Vec<(&'static str, Span)>,
+    ) {
         for child in nodes {
             let name = child.name();
             match table.iter().find(|k| k.name == name) {
@@ -119,7 +138,7 @@ impl Cx<'_> {
                     }
                     (k.handler)(target, child, self);
                 }
-                None => self.unknown(child, context, table.iter().map(|k| k.name)),
+                None => self.unknown(child, &context, table.iter().map(|k| k.name)),
             }
         }
     }
@@ -128,7 +147,7 @@ impl Cx<'_> {
     pub fn unknown<'k>(
         &mut self,
         node: &Node,
-        context: &str,
+        context: impl std::fmt::Display,
         known: impl Iterator<Item = &'k str>,
     ) {
         let name = node.name();

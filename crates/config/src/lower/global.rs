@@ -100,9 +100,9 @@ macro_rules! fifo {
         |g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>| {
             if cx.arity(n, 1, 3) {
                 g.fifos.$field = Some(Fifo {
-                    path: n.args[0].text.clone(),
-                    user: n.args.get(1).map(|t| t.text.clone()),
-                    group: n.args.get(2).map(|t| t.text.clone()),
+                    path: n.args[0].text.to_string(),
+                    user: n.args.get(1).map(|t| t.text.to_string()),
+                    group: n.args.get(2).map(|t| t.text.to_string()),
                 });
             }
         }
@@ -114,7 +114,7 @@ fn tuning(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
     if cx.arity(n, 0, 64) {
         g.tuning.insert(
             n.name().to_string(),
-            n.args.iter().map(|t| t.text.clone()).collect(),
+            n.args.iter().map(|t| t.text.to_string()).collect(),
         );
     }
 }
@@ -138,7 +138,7 @@ fn deprecated_alias(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
 fn notification_email(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
     if let Some(words) = value_words(n, cx) {
         g.notification_email
-            .extend(words.into_iter().map(|t| t.text.clone()));
+            .extend(words.into_iter().map(|t| t.text.to_string()));
     }
 }
 
@@ -154,7 +154,7 @@ fn smtp_server(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
         None => 25,
     };
     g.smtp_server = Some(SmtpServer {
-        host: n.args[0].text.clone(),
+        host: n.args[0].text.to_string(),
         port,
     });
 }
@@ -162,8 +162,8 @@ fn smtp_server(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
 fn script_user(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
     if cx.arity(n, 1, 2) {
         g.script_user = Some(UserGroup {
-            user: n.args[0].text.clone(),
-            group: n.args.get(1).map(|t| t.text.clone()),
+            user: n.args[0].text.to_string(),
+            group: n.args.get(1).map(|t| t.text.to_string()),
         });
     }
 }
@@ -264,7 +264,7 @@ fn lvs_sync_daemon(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
         return;
     }
     let mut d = SyncDaemon {
-        interface: n.args[0].text.clone(),
+        interface: n.args[0].text.to_string(),
         instance: None,
         id: None,
         maxlen: None,
@@ -288,7 +288,7 @@ fn lvs_sync_daemon(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
                 needs(cx);
                 return;
             }
-            "inst" => d.instance = val.map(|t| t.text.clone()),
+            "inst" => d.instance = val.map(|t| t.text.to_string()),
             "id" => d.id = val.and_then(|t| cx.u8(t, 0, 255, "lvs_sync_daemon id")),
             "maxlen" => d.maxlen = val.and_then(|t| cx.u16(t, 1, 65507, "lvs_sync_daemon maxlen")),
             "port" => d.port = val.and_then(|t| cx.u16(t, 1, 65535, "lvs_sync_daemon port")),
@@ -296,7 +296,7 @@ fn lvs_sync_daemon(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
             "group" => d.group = val.and_then(|t| cx.ip(t, "lvs_sync_daemon group")),
             _ if i == 1 => {
                 // keepalived accepts the instance name without 'inst'.
-                d.instance = Some(w.text.clone());
+                d.instance = Some(w.text.to_string());
                 i += 1;
                 continue;
             }
@@ -427,7 +427,7 @@ fn umask(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
 fn reload_check_config(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
     if cx.arity(n, 0, 1) {
         g.reload_check_config = true;
-        g.reload_check_config_log = n.args.first().map(|t| t.text.clone());
+        g.reload_check_config_log = n.args.first().map(|t| t.text.to_string());
     }
 }
 
@@ -452,12 +452,17 @@ fn include_check(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
         );
         return;
     }
-    g.include_check = Some(n.args.iter().map(|t| t.text.clone()).collect());
+    g.include_check = Some(n.args.iter().map(|t| t.text.to_string()).collect());
 }
 
 fn net_namespace_ipvs(g: &mut GlobalDefs, n: &Node, cx: &mut Cx<'_>) {
     if cx.arity(n, 0, 1) {
-        g.net_namespace_ipvs = Some(n.args.first().map(|t| t.text.clone()).unwrap_or_default());
+        g.net_namespace_ipvs = Some(
+            n.args
+                .first()
+                .map(|t| t.text.to_string())
+                .unwrap_or_default(),
+        );
     }
 }
 

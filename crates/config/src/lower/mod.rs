@@ -10,39 +10,87 @@ mod net;
 mod track;
 mod vrrp;
 
-use crate::diag::DiagKind;
+use crate::diag::{DiagKind, Diagnostics};
 use crate::model::Config;
 use crate::tree::{Node, Token};
 use cx::{Cx, Kw};
 
-/// Lowers the whole tree.
-pub(crate) fn lower(nodes: &[Node], cx: &mut Cx<'_>) -> Config {
-    let mut cfg = Config::default();
-    // global_defs first: instance defaults (garp, strict, versions) come from it,
-    // wherever it is written.
-    let mut global_span = None;
-    for n in nodes.iter().filter(|n| n.name() == "global_defs") {
-        if global_span.is_some() {
-            cx.error(
-                DiagKind::Duplicate,
-                n.keyword.span,
-                "global_defs appears more than once; merge the blocks",
-            );
-            continue;
-        }
-        global_span = Some(n.keyword.span);
-        if cx.arity_block(n) {
-            cx.block(&mut cfg.global, n, global::table(), "global_defs");
+/// Lowers top-level statements one at a time as the preprocessor finishes them, so the
+/// syntax tree of a large configuration is never held whole. Instances and virtual
+/// servers are completed at the end, when `global_defs`, `SSL`, `track_file` and
+/// `virtual_server_group` blocks are known wherever they were written.
+pub(crate) struct Lowering {
+    cfg: Config,
+    lenient: bool,
+    instances: Vec<vrrp::Draft>,
+    servers: Vec<lvs::VsDraft>,
+    /// Each sync group's own `smtp_alert`, resolved against `global_defs` at the end.
+    sync_smtp: Vec<Option<bool>>,
+    global_span: Option<crate::source::Span>,
+    top_seen: Vec<(&'static str, crate::source::Span)>,
+}
+
+impl Lowering {
+    pub(crate) fn new(lenient: bool) -> Self {
+        Lowering {
+            cfg: Config::default(),
+            lenient,
+            instances: Vec::new(),
+            servers: Vec::new(),
+            sync_smtp: Vec::new(),
+            global_span: None,
+            top_seen: Vec::new(),
         }
     }
-    global::finish(&mut cfg.global, cx, global_span);
-    // Virtual servers last: they look up SSL, virtual_server_group and track_file
-    // blocks wherever those are written.
-    let (vs, rest): (Vec<&Node>, Vec<&Node>) =
-        nodes.iter().partition(|n| n.name() == "virtual_server");
-    cx.statements(&mut cfg, rest, top_table(), "the top level");
-    cx.statements(&mut cfg, vs, top_table(), "the top level");
-    cfg
+
+    /// Takes one finished top-level statement.
+    pub(crate) fn node(&mut self, n: Node, diags: &mut Diagnostics) {
+        let mut cx = Cx {
+            diags,
+            lenient: self.lenient,
+        };
+        if n.name() == "global_defs" {
+            if let Some(first) = self.global_span {
+                cx.push(
+                    crate::diag::Diagnostic::error(
+                        DiagKind::Duplicate,
+                        n.keyword.span,
+                        "global_defs appears more than once; merge the blocks",
+                    )
+                    .with_help(format!("first at line {}", first.line)),
+                );
+                return;
+            }
+            self.global_span = Some(n.keyword.span);
+            if cx.arity_block(&n) {
+                cx.block(&mut self.cfg.global, &n, global::table(), "global_defs");
+            }
+            return;
+        }
+        let mut seen = std::mem::take(&mut self.top_seen);
+        cx.statements_seen(self, [&n], top_table(), "the top level", &mut seen);
+        self.top_seen = seen;
+    }
+
+    /// Completes everything that waited for the whole configuration.
+    pub(crate) fn finish(mut self, diags: &mut Diagnostics) -> Config {
+        let mut cx = Cx {
+            diags,
+            lenient: self.lenient,
+        };
+        global::finish(&mut self.cfg.global, &mut cx, self.global_span);
+        let g = &self.cfg.global;
+        for (group, own) in self.cfg.sync_groups.iter_mut().zip(&self.sync_smtp) {
+            group.smtp_alert = own.or(g.smtp_alert_vrrp).or(g.smtp_alert).unwrap_or(false);
+        }
+        for d in std::mem::take(&mut self.instances) {
+            vrrp::finish_draft(d, &mut self.cfg, &mut cx);
+        }
+        for d in std::mem::take(&mut self.servers) {
+            lvs::finish_draft(d, &mut self.cfg, &mut cx);
+        }
+        self.cfg
+    }
 }
 
 impl Cx<'_> {
@@ -87,29 +135,59 @@ impl Cx<'_> {
     }
 }
 
-fn top_table() -> &'static [Kw<Config>] {
-    static T: std::sync::OnceLock<Vec<Kw<Config>>> = std::sync::OnceLock::new();
+/// Adapts a handler on the configuration to the top-level table.
+macro_rules! on_cfg {
+    ($f:path) => {
+        |l: &mut Lowering, n: &Node, cx: &mut Cx<'_>| $f(&mut l.cfg, n, cx)
+    };
+}
+
+fn top_table() -> &'static [Kw<Lowering>] {
+    static T: std::sync::OnceLock<Vec<Kw<Lowering>>> = std::sync::OnceLock::new();
     T.get_or_init(|| {
         vec![
-            // handled before the others, see `lower`
-            Kw::many("global_defs", |_, _, _| {}),
-            Kw::many("vrrp_instance", vrrp::instance),
-            Kw::many("vrrp_sync_group", track::sync_group),
-            Kw::many("vrrp_script", track::vrrp_script),
-            Kw::many("track_file", track::track_file),
-            Kw::many("vrrp_track_file", track::track_file),
-            Kw::many("vrrp_track_process", track::track_process),
-            Kw::many("bfd_instance", track::bfd_instance),
-            Kw::many("garp_group", track::garp_group),
-            Kw::many("track_group", track::track_group),
-            Kw::many("static_ipaddress", net::static_ipaddress),
-            Kw::many("static_routes", net::static_routes),
-            Kw::many("static_rules", net::static_rules),
-            Kw::many("linkbeat_interfaces", net::linkbeat_interfaces),
-            Kw::many("interface_up_down_delays", net::interface_up_down_delays),
-            Kw::many("virtual_server_group", lvs::virtual_server_group),
-            Kw::many("virtual_server", lvs::virtual_server),
-            Kw::once("SSL", lvs::ssl),
+            Kw::many(
+                "vrrp_instance",
+                |l: &mut Lowering, n: &Node, cx: &mut Cx<'_>| {
+                    if let Some(d) = vrrp::parse(n, cx) {
+                        l.instances.push(d);
+                    }
+                },
+            ),
+            Kw::many(
+                "virtual_server",
+                |l: &mut Lowering, n: &Node, cx: &mut Cx<'_>| {
+                    if let Some(d) = lvs::parse(n, cx) {
+                        l.servers.push(d);
+                    }
+                },
+            ),
+            Kw::many(
+                "vrrp_sync_group",
+                |l: &mut Lowering, n: &Node, cx: &mut Cx<'_>| {
+                    if let Some((g, smtp)) = track::sync_group(n, cx) {
+                        l.cfg.sync_groups.push(g);
+                        l.sync_smtp.push(smtp);
+                    }
+                },
+            ),
+            Kw::many("vrrp_script", on_cfg!(track::vrrp_script)),
+            Kw::many("track_file", on_cfg!(track::track_file)),
+            Kw::many("vrrp_track_file", on_cfg!(track::track_file)),
+            Kw::many("vrrp_track_process", on_cfg!(track::track_process)),
+            Kw::many("bfd_instance", on_cfg!(track::bfd_instance)),
+            Kw::many("garp_group", on_cfg!(track::garp_group)),
+            Kw::many("track_group", on_cfg!(track::track_group)),
+            Kw::many("static_ipaddress", on_cfg!(net::static_ipaddress)),
+            Kw::many("static_routes", on_cfg!(net::static_routes)),
+            Kw::many("static_rules", on_cfg!(net::static_rules)),
+            Kw::many("linkbeat_interfaces", on_cfg!(net::linkbeat_interfaces)),
+            Kw::many(
+                "interface_up_down_delays",
+                on_cfg!(net::interface_up_down_delays),
+            ),
+            Kw::many("virtual_server_group", on_cfg!(lvs::virtual_server_group)),
+            Kw::once("SSL", on_cfg!(lvs::ssl)),
             Kw::once("net_namespace", top_global),
             Kw::once("net_namespace_ipvs", top_global),
             Kw::once("namespace_with_ipsets", top_global),
@@ -121,13 +199,13 @@ fn top_table() -> &'static [Kw<Config>] {
     })
 }
 
-fn top_global(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
-    global::top_level(&mut c.global, n, cx);
+fn top_global(l: &mut Lowering, n: &Node, cx: &mut Cx<'_>) {
+    global::top_level(&mut l.cfg.global, n, cx);
 }
 
 /// The single argument as text.
 pub(crate) fn text1(n: &Node, cx: &mut Cx<'_>) -> Option<String> {
-    cx.one(n).map(|t| t.text.clone())
+    cx.one(n).map(|t| t.text.to_string())
 }
 
 /// The words of a value block (`notification_email { a b \n c }`), flattened.

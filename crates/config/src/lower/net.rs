@@ -99,14 +99,14 @@ pub(super) fn address(words: &[&Token], usage: AddrUse, cx: &mut Cx<'_>) -> Opti
                     },
                 };
             }
-            "dev" => a.dev = Some(need_value(cx, words, i)?.text.clone()),
+            "dev" => a.dev = Some(need_value(cx, words, i)?.text.to_string()),
             "scope" => {
                 let v = need_value(cx, words, i)?;
                 if v6 {
                     cx.error(DiagKind::Conflict, w.span, "an IPv6 address takes no scope");
                     ok = false;
                 } else if SCOPES.contains(&v.text.as_str()) || v.text.parse::<u8>().is_ok() {
-                    a.scope = Some(v.text.clone());
+                    a.scope = Some(v.text.to_string());
                 } else {
                     cx.choice(v, SCOPES, "scope");
                     ok = false;
@@ -125,7 +125,7 @@ pub(super) fn address(words: &[&Token], usage: AddrUse, cx: &mut Cx<'_>) -> Opti
                     );
                     ok = false;
                 } else {
-                    a.label = Some(v.text.clone());
+                    a.label = Some(v.text.to_string());
                 }
             }
             "peer" => {
@@ -158,7 +158,7 @@ pub(super) fn address(words: &[&Token], usage: AddrUse, cx: &mut Cx<'_>) -> Opti
                 };
             }
             "track_group" if usage == AddrUse::Static => {
-                a.track_group = Some(need_value(cx, words, i)?.text.clone())
+                a.track_group = Some(need_value(cx, words, i)?.text.to_string())
             }
             other => {
                 takes = false;
@@ -379,11 +379,11 @@ pub(super) fn route(words: &[&Token], is_static: bool, cx: &mut Cx<'_>) -> Optio
                 step = 2;
             }
             "dev" => {
-                r.dev = Some(need_value(cx, words, i)?.text.clone());
+                r.dev = Some(need_value(cx, words, i)?.text.to_string());
                 step = 2;
             }
             "table" => {
-                r.table = Some(need_value(cx, words, i)?.text.clone());
+                r.table = Some(need_value(cx, words, i)?.text.to_string());
                 step = 2;
             }
             "metric" | "priority" | "preference" => {
@@ -394,17 +394,17 @@ pub(super) fn route(words: &[&Token], is_static: bool, cx: &mut Cx<'_>) -> Optio
                 step = 2;
             }
             "scope" => {
-                r.scope = Some(need_value(cx, words, i)?.text.clone());
+                r.scope = Some(need_value(cx, words, i)?.text.to_string());
                 step = 2;
             }
             "protocol" | "proto" => {
-                r.protocol = Some(need_value(cx, words, i)?.text.clone());
+                r.protocol = Some(need_value(cx, words, i)?.text.to_string());
                 step = 2;
             }
             "onlink" => r.onlink = true,
             "no_track" => r.no_track = true,
             "track_group" if is_static => {
-                r.track_group = Some(need_value(cx, words, i)?.text.clone());
+                r.track_group = Some(need_value(cx, words, i)?.text.to_string());
                 step = 2;
             }
             "nexthop" => {
@@ -425,7 +425,7 @@ pub(super) fn route(words: &[&Token], is_static: bool, cx: &mut Cx<'_>) -> Optio
                             j += 2;
                         }
                         "dev" => {
-                            nh.dev = Some(need_value(cx, words, j)?.text.clone());
+                            nh.dev = Some(need_value(cx, words, j)?.text.to_string());
                             j += 2;
                         }
                         "weight" => {
@@ -449,7 +449,7 @@ pub(super) fn route(words: &[&Token], is_static: bool, cx: &mut Cx<'_>) -> Optio
                 // Encapsulations have their own grammar: keep the rest of the line.
                 r.options.push(RouteOption {
                     name: "encap".into(),
-                    args: words[i + 1..].iter().map(|t| t.text.clone()).collect(),
+                    args: words[i + 1..].iter().map(|t| t.text.to_string()).collect(),
                 });
                 step = words.len() - i;
             }
@@ -464,10 +464,10 @@ pub(super) fn route(words: &[&Token], is_static: bool, cx: &mut Cx<'_>) -> Optio
             }
             _ if ROUTE_ARGS.contains(&t) => {
                 let v = need_value(cx, words, i)?;
-                let mut args = vec![v.text.clone()];
+                let mut args = vec![v.text.to_string()];
                 step = 2;
                 if v.text == "lock" {
-                    args.push(need_value(cx, words, i + 1)?.text.clone());
+                    args.push(need_value(cx, words, i + 1)?.text.to_string());
                     step = 3;
                 }
                 r.options.push(RouteOption {
@@ -590,7 +590,7 @@ pub(super) fn rule(words: &[&Token], is_static: bool, cx: &mut Cx<'_>) -> Option
                 }
             }
             "table" | "lookup" => {
-                r.table = Some(need_value(cx, words, i)?.text.clone());
+                r.table = Some(need_value(cx, words, i)?.text.to_string());
                 step = 2;
             }
             "priority" | "preference" | "order" | "pref" => {
@@ -609,7 +609,7 @@ pub(super) fn rule(words: &[&Token], is_static: bool, cx: &mut Cx<'_>) -> Option
             }),
             "no_track" => r.no_track = true,
             "track_group" if is_static => {
-                r.track_group = Some(need_value(cx, words, i)?.text.clone());
+                r.track_group = Some(need_value(cx, words, i)?.text.to_string());
                 step = 2;
             }
             _ if RULE_ACTIONS.contains(&t) => r.action = Some(t.into()),
@@ -620,7 +620,7 @@ pub(super) fn rule(words: &[&Token], is_static: bool, cx: &mut Cx<'_>) -> Option
                 }
                 r.options.push(RouteOption {
                     name: t.into(),
-                    args: vec![v.text.clone()],
+                    args: vec![v.text.to_string()],
                 });
                 step = 2;
             }
@@ -667,7 +667,7 @@ pub(super) fn linkbeat_interfaces(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
             continue;
         }
         c.linkbeat_interfaces.push(LinkbeatInterface {
-            interface: words[0].text.clone(),
+            interface: words[0].text.to_string(),
             method,
         });
     }
@@ -706,7 +706,7 @@ pub(super) fn interface_up_down_delays(c: &mut Config, n: &Node, cx: &mut Cx<'_>
             continue;
         }
         c.interface_up_down_delays.push(InterfaceDelay {
-            interface: words[0].text.clone(),
+            interface: words[0].text.to_string(),
             down,
             up,
         });

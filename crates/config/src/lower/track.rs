@@ -17,8 +17,8 @@ use crate::tree::Node;
 fn user_group(n: &Node, cx: &mut Cx<'_>) -> Option<UserGroup> {
     if cx.arity(n, 1, 2) {
         Some(UserGroup {
-            user: n.args[0].text.clone(),
-            group: n.args.get(1).map(|t| t.text.clone()),
+            user: n.args[0].text.to_string(),
+            group: n.args.get(1).map(|t| t.text.to_string()),
         })
     } else {
         None
@@ -134,7 +134,7 @@ pub(super) fn vrrp_script(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
         ),
     ];
     let mut d = ScriptDraft::default();
-    cx.block(&mut d, n, table, &format!("vrrp_script {}", name.text));
+    cx.block(&mut d, n, table, format!("vrrp_script {}", name.text));
     let Some(script) = d.script else {
         if n.block.is_some() && !d.script_seen {
             cx.error(
@@ -148,7 +148,7 @@ pub(super) fn vrrp_script(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
     let interval = d.interval.unwrap_or(Duration::from_secs(1));
     let (weight, reverse) = d.weight.unwrap_or((0, false));
     c.vrrp_scripts.push(VrrpScript {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         script,
         interval,
         timeout: d.timeout.unwrap_or(interval),
@@ -168,7 +168,7 @@ pub(super) fn track_file(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
         cx.deprecated(n, "use 'track_file'");
     }
     let mut t = TrackFile {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         file: String::new(),
         weight: 1,
         reverse: false,
@@ -215,7 +215,7 @@ pub(super) fn track_file(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
             },
         ),
     ];
-    cx.block(&mut t, n, table, &format!("track_file {}", name.text));
+    cx.block(&mut t, n, table, format!("track_file {}", name.text));
     if t.file.is_empty() {
         if n.block.is_some() {
             cx.error(
@@ -232,7 +232,7 @@ pub(super) fn track_file(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
 pub(super) fn track_process(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
     let Some(name) = cx.block_name(n) else { return };
     let mut t = TrackProcess {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         process: Vec::new(),
         param_match: None,
         weight: 1,
@@ -249,7 +249,7 @@ pub(super) fn track_process(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
             "process",
             |t: &mut TrackProcess, n: &Node, cx: &mut Cx<'_>| {
                 if cx.arity(n, 1, 256) {
-                    t.process = n.args.iter().map(|a| a.text.clone()).collect();
+                    t.process = n.args.iter().map(|a| a.text.to_string()).collect();
                 }
             },
         ),
@@ -335,7 +335,7 @@ pub(super) fn track_process(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
         &mut t,
         n,
         table,
-        &format!("vrrp_track_process {}", name.text),
+        format!("vrrp_track_process {}", name.text),
     );
     if t.process.is_empty() {
         if n.block.is_some() {
@@ -366,7 +366,7 @@ pub(super) fn track_process(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
 pub(super) fn bfd_instance(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
     let Some(name) = cx.block_name(n) else { return };
     let mut b = BfdInstance {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         neighbor_ip: None,
         source_ip: None,
         min_rx_ms: 10.0,
@@ -499,7 +499,7 @@ pub(super) fn bfd_instance(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
             },
         ),
     ];
-    cx.block(&mut b, n, table, &format!("bfd_instance {}", name.text));
+    cx.block(&mut b, n, table, format!("bfd_instance {}", name.text));
     if b.neighbor_ip.is_none() {
         if n.block.is_some() {
             cx.error(
@@ -520,7 +520,7 @@ fn group_tracking_table<T: GroupLike + 'static>() -> Vec<Kw<T>> {
                 for words in lines {
                     if let Some((w, r)) = weight_suffix(&words[1..], -253, 253, cx) {
                         g.tracking().interfaces.push(TrackedInterface {
-                            name: words[0].text.clone(),
+                            name: words[0].text.to_string(),
                             weight: w.unwrap_or(0),
                             reverse: r.unwrap_or(false),
                             span: words[0].span,
@@ -574,11 +574,12 @@ macro_rules! gnotify {
     };
 }
 
-pub(super) fn sync_group(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
-    let Some(name) = cx.block_name(n) else { return };
+/// Reads a sync group; its `smtp_alert` default is resolved later, against `global_defs`.
+pub(super) fn sync_group(n: &Node, cx: &mut Cx<'_>) -> Option<(SyncGroup, Option<bool>)> {
+    let name = cx.block_name(n)?;
     let mut d = SyncDraft {
         g: SyncGroup {
-            name: name.text.clone(),
+            name: name.text.to_string(),
             instances: Vec::new(),
             tracking: Tracking::default(),
             notify_master: None,
@@ -601,7 +602,7 @@ pub(super) fn sync_group(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
             Kw::once("group", |d: &mut SyncDraft, n: &Node, cx: &mut Cx<'_>| {
                 d.members_span = Some(n.keyword.span);
                 if let Some(words) = value_words(n, cx) {
-                    d.g.instances = words.into_iter().map(|t| t.text.clone()).collect();
+                    d.g.instances = words.into_iter().map(|t| t.text.to_string()).collect();
                 }
             }),
             Kw::once("notify_master", gnotify!(notify_master)),
@@ -638,7 +639,7 @@ pub(super) fn sync_group(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
         t.extend(group_tracking_table::<SyncDraft>());
         t
     });
-    cx.block(&mut d, n, table, &format!("vrrp_sync_group {}", name.text));
+    cx.block(&mut d, n, table, format!("vrrp_sync_group {}", name.text));
     if d.g.instances.is_empty() {
         if n.block.is_some() {
             cx.error(
@@ -650,14 +651,9 @@ pub(super) fn sync_group(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
                 ),
             );
         }
-        return;
+        return None;
     }
-    d.g.smtp_alert = d
-        .smtp_alert
-        .or(c.global.smtp_alert_vrrp)
-        .or(c.global.smtp_alert)
-        .unwrap_or(false);
-    c.sync_groups.push(d.g);
+    Some((d.g, d.smtp_alert))
 }
 
 pub(super) fn garp_group(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
@@ -701,7 +697,7 @@ pub(super) fn garp_group(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
             "interface",
             |g: &mut GarpGroup, n: &Node, cx: &mut Cx<'_>| {
                 if let Some(words) = value_words(n, cx) {
-                    g.interfaces = words.into_iter().map(|t| t.text.clone()).collect();
+                    g.interfaces = words.into_iter().map(|t| t.text.to_string()).collect();
                 }
             },
         ),
@@ -723,7 +719,7 @@ pub(super) fn garp_group(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
 pub(super) fn track_group(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
     let Some(name) = cx.block_name(n) else { return };
     let mut g = TrackGroup {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         instances: Vec::new(),
         span: name.span,
     };
@@ -731,10 +727,10 @@ pub(super) fn track_group(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
         "group",
         |g: &mut TrackGroup, n: &Node, cx: &mut Cx<'_>| {
             if let Some(words) = value_words(n, cx) {
-                g.instances = words.into_iter().map(|t| t.text.clone()).collect();
+                g.instances = words.into_iter().map(|t| t.text.to_string()).collect();
             }
         },
     )];
-    cx.block(&mut g, n, table, &format!("track_group {}", name.text));
+    cx.block(&mut g, n, table, format!("track_group {}", name.text));
     c.track_groups.push(g);
 }

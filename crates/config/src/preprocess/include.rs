@@ -219,6 +219,11 @@ pub fn resolve(pattern: &str, base: &Path, checks: Checks) -> (Vec<PathBuf>, Vec
             problems.push(IncludeProblem::Missing(alt.clone()));
         }
         for m in matched {
+            // Only regular files, whatever the checks say: a device or FIFO would never end.
+            if !m.is_file() {
+                problems.push(IncludeProblem::Unreadable(m, "not a regular file".into()));
+                continue;
+            }
             if checks.readable {
                 match std::fs::metadata(&m) {
                     Ok(md) if md.is_file() => {}

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::lexer::{self, Piece};
 use crate::source::{FileId, SourceMap, Span};
-use crate::tree::{Item, Line, Token};
+use crate::tree::{Item, Line, Node, Token, TreeBuilder};
 
 pub use include::Checks as IncludeChecks;
 
@@ -69,20 +69,34 @@ impl Origin {
     }
 }
 
+impl std::fmt::Debug for Preprocessor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Preprocessor")
+            .field("config_id", &self.config_id)
+            .field("stack", &self.stack)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug)]
 struct PendingDef {
     name: String,
     lines: Vec<String>,
 }
 
-/// Turns configuration files into [`Item`]s.
-#[derive(Debug)]
+/// Where finished top-level statements go, with the diagnostics to report into.
+pub type NodeSink<'a> = dyn FnMut(Node, &mut Diagnostics) + 'a;
+
+/// Turns configuration files into top-level statements, handed to a sink one by one as
+/// soon as each is complete.
 pub struct Preprocessor<'a> {
     sources: &'a mut SourceMap,
     diags: &'a mut Diagnostics,
     config_id: String,
     defs: defs::Defs,
-    items: Vec<Item>,
+    tree: TreeBuilder,
+    done: Vec<Node>,
+    sink: &'a mut NodeSink<'a>,
     /// Canonical paths of the files being read, innermost last.
     stack: Vec<PathBuf>,
     include_default: include::Checks,
@@ -92,7 +106,14 @@ pub struct Preprocessor<'a> {
     /// it was named (so diagnostics show the paths the user wrote).
     dir: PathBuf,
     pending: Option<PendingDef>,
+    /// Logical lines left before expansion counts as runaway (`~SEQ` in `~SEQ` ...).
+    budget: usize,
+    over_budget: bool,
 }
+
+/// Default limit on logical lines after expansion; keepalived's own `~SEQ` example
+/// (65,024 instances) stays far below it.
+pub const DEFAULT_MAX_LINES: usize = 5_000_000;
 
 impl<'a> Preprocessor<'a> {
     /// A preprocessor for config id `config_id` (`@id` lines, `${_INSTANCE}`).
@@ -101,33 +122,62 @@ impl<'a> Preprocessor<'a> {
         diags: &'a mut Diagnostics,
         config_id: &str,
         random_seed: u64,
+        sink: &'a mut NodeSink<'a>,
     ) -> Self {
         Preprocessor {
             sources,
             diags,
             config_id: config_id.to_string(),
             defs: defs::Defs::new(config_id, random_seed),
-            items: Vec::new(),
+            tree: TreeBuilder::new(),
+            done: Vec::new(),
+            sink,
             stack: Vec::new(),
             include_default: include::Checks::STRICT_DEFAULT,
             pwd: String::new(),
             dir: PathBuf::from("."),
             pending: None,
+            budget: DEFAULT_MAX_LINES,
+            over_budget: false,
         }
     }
 
-    /// Reads `path` (and everything it includes) and returns the items.
-    pub fn run(mut self, path: &Path) -> Vec<Item> {
+    /// Limits the number of logical lines expansion may produce.
+    pub fn with_max_lines(mut self, max: usize) -> Self {
+        self.budget = max;
+        self
+    }
+
+    /// Reads `path` and everything it includes.
+    pub fn run(mut self, path: &Path) {
         self.file(path, None);
-        self.items
+        self.end();
     }
 
     /// Reads configuration text that did not come from a file (tests, fuzzing).
-    pub fn run_text(mut self, name: &str, text: &str) -> Vec<Item> {
+    pub fn run_text(mut self, name: &str, text: &str) {
         let id = self.sources.add(PathBuf::from(name), text.to_string());
         self.pwd = ".".into();
         self.lines(id, text);
-        self.items
+        self.end();
+    }
+
+    fn end(&mut self) {
+        self.tree.finish(self.diags, &mut self.done);
+        self.drain();
+    }
+
+    fn item(&mut self, item: Item) {
+        self.tree.push(item, self.diags, &mut self.done);
+        if !self.done.is_empty() {
+            self.drain();
+        }
+    }
+
+    fn drain(&mut self) {
+        for n in self.done.drain(..) {
+            (self.sink)(n, self.diags);
+        }
     }
 
     fn file(&mut self, path: &Path, included_at: Option<Span>) {
@@ -334,6 +384,18 @@ impl<'a> Preprocessor<'a> {
     }
 
     fn logical(&mut self, text: String, origin: Origin, depth: u32) {
+        if self.budget == 0 {
+            if !self.over_budget {
+                self.over_budget = true;
+                self.diags.error(
+                    DiagKind::Syntax,
+                    origin.span(&text, 0, text.len()),
+                    "the configuration expands to too many lines (runaway ~SEQ/~LST or definitions?)",
+                );
+            }
+            return;
+        }
+        self.budget -= 1;
         if depth > MAX_DEPTH {
             self.diags.error(
                 DiagKind::Syntax,
@@ -465,8 +527,8 @@ impl<'a> Preprocessor<'a> {
         };
         for piece in lexer::split_braces(text) {
             match piece {
-                Piece::Open(at) => self.items.push(Item::Open(origin.span(text, at, 1))),
-                Piece::Close(at) => self.items.push(Item::Close(origin.span(text, at, 1))),
+                Piece::Open(at) => self.item(Item::Open(origin.span(text, at, 1))),
+                Piece::Close(at) => self.item(Item::Close(origin.span(text, at, 1))),
                 Piece::Text(at, t) => {
                     let words = match lexer::tokenize(t) {
                         Ok(w) => w,
@@ -502,9 +564,9 @@ impl<'a> Preprocessor<'a> {
                             text: w.text,
                         })
                         .collect();
-                    self.items.push(Item::Line(Line {
+                    self.item(Item::Line(Line {
                         words: tokens,
-                        raw_args: raw.to_string(),
+                        raw_args: raw.into(),
                         raw_span: origin.span(text, raw_at, raw.len()),
                     }));
                 }
@@ -521,4 +583,39 @@ pub fn default_config_id() -> String {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "localhost".to_string());
     name.split('.').next().unwrap_or("localhost").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{LoadOptions, load_str};
+
+    #[test]
+    fn runaway_expansion_is_an_error_not_a_hang() {
+        let opts = LoadOptions {
+            max_lines: 1000,
+            ..LoadOptions::for_tests()
+        };
+        let text = "~SEQ(A, 1, 1000) ~SEQ(B, 1, 1000) ~SEQ(C, 1, 1000) x\n";
+        let err = load_str("k.conf", text, &opts).unwrap_err();
+        assert!(
+            err.render().contains("expands to too many lines"),
+            "{}",
+            err.render()
+        );
+    }
+
+    #[test]
+    fn a_device_cannot_be_included() {
+        let err = load_str(
+            "k.conf",
+            "include_check -readable\ninclude /dev/zero\n",
+            &LoadOptions::for_tests(),
+        )
+        .unwrap_err();
+        assert!(
+            err.render().contains("not a regular file"),
+            "{}",
+            err.render()
+        );
+    }
 }

@@ -215,22 +215,20 @@ pub(super) fn finish(d: VsDraft, c: &Config, what: &str, cx: &mut Cx<'_>) -> Opt
         }
         let timing = r.timing.over(vs_timing);
         let virtualhost = r.virtualhost.clone().or(d.virtualhost.clone());
-        let checkers: Vec<Checker> = r
-            .checkers
-            .iter()
-            .flat_map(|n| {
-                checker::lower(
-                    n,
-                    r.addr,
-                    port,
-                    timing,
-                    virtualhost.as_deref(),
-                    &defaults,
-                    c,
-                    cx,
-                )
-            })
-            .collect();
+        // Sized up front: a collected flat_map would keep room for four checkers each.
+        let mut checkers: Vec<Checker> = Vec::with_capacity(r.checkers.len());
+        for p in &r.checkers {
+            checkers.extend(checker::finish(
+                p,
+                r.addr,
+                port,
+                timing,
+                virtualhost.as_deref(),
+                &defaults,
+                c,
+                cx,
+            ));
+        }
         let smtp_alert = r
             .smtp_alert
             .or(g.smtp_alert_checker)

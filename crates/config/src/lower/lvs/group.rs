@@ -13,7 +13,7 @@ pub(in crate::lower) fn virtual_server_group(c: &mut Config, n: &Node, cx: &mut 
         return;
     };
     let mut g = VirtualServerGroup {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         entries: Vec::new(),
         span: name.span,
     };

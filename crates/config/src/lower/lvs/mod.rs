@@ -164,7 +164,7 @@ pub(super) fn forwarding(n: &Node, cx: &mut Cx<'_>) -> Option<Forwarding> {
     }
 }
 
-struct VsDraft {
+pub(in crate::lower) struct VsDraft {
     key: VsKey,
     span: Span,
     protocol: Option<Protocol>,
@@ -208,7 +208,7 @@ struct RsDraft {
     virtualhost: Option<String>,
     snmp_name: Option<String>,
     timing: Inherited,
-    checkers: Vec<Node>,
+    checkers: Vec<checker::Parsed>,
 }
 
 fn vs_key(n: &Node, cx: &mut Cx<'_>) -> Option<VsKey> {
@@ -222,7 +222,7 @@ fn vs_key(n: &Node, cx: &mut Cx<'_>) -> Option<VsKey> {
             None
         }
         [k, v] if k.text == "group" => Some(VsKey::Group {
-            name: v.text.clone(),
+            name: v.text.to_string(),
         }),
         [k, v] if k.text == "fwmark" => cx
             .u32(v, 1, u32::MAX, "fwmark")
@@ -360,7 +360,7 @@ fn vs_table() -> &'static [Kw<VsDraft>] {
                 "persistence_granularity",
                 |d: &mut VsDraft, n: &Node, cx: &mut Cx<'_>| {
                     if let Some(t) = cx.one(n) {
-                        d.persistence_granularity = Some((t.text.clone(), t.span));
+                        d.persistence_granularity = Some((t.text.to_string(), t.span));
                     }
                 },
             ),
@@ -510,7 +510,7 @@ fn real_server(d: &mut VsDraft, n: &Node, cx: &mut Cx<'_>) {
             &mut r,
             n,
             rs_table(),
-            &format!("real_server {}", addr_t.text),
+            format!("real_server {}", addr_t.text),
         );
     }
     d.real_servers.push(r);
@@ -606,11 +606,13 @@ fn rs_table() -> &'static [Kw<RsDraft>] {
             }),
         ];
         for name in checker::CHECKERS {
-            // Checkers are read once the real server's defaults are known.
+            // Checkers are resolved once the real server's defaults are known.
             t.push(Kw::many(
                 name,
-                |r: &mut RsDraft, n: &Node, _: &mut Cx<'_>| {
-                    r.checkers.push(n.clone());
+                |r: &mut RsDraft, n: &Node, cx: &mut Cx<'_>| {
+                    if let Some(p) = checker::parse(n, cx) {
+                        r.checkers.push(p);
+                    }
                 },
             ));
         }
@@ -618,7 +620,22 @@ fn rs_table() -> &'static [Kw<RsDraft>] {
     })
 }
 
-pub(super) fn virtual_server(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
+/// Words joined by spaces, formatted only when a diagnostic needs them.
+struct DisplayWords<I>(I);
+
+impl<'w, I: Iterator<Item = &'w str> + Clone> std::fmt::Display for DisplayWords<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("virtual_server")?;
+        for w in self.0.clone() {
+            write!(f, " {w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a `virtual_server` block; it is completed by [`finish_draft`] once the whole
+/// configuration has been read.
+pub(in crate::lower) fn parse(n: &Node, cx: &mut Cx<'_>) -> Option<VsDraft> {
     // A bad header still has its block read, so every problem in it is reported.
     let key = vs_key(n, cx);
     let valid = key.is_some();
@@ -651,11 +668,15 @@ pub(super) fn virtual_server(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
         weight: None,
         real_servers: Vec::new(),
     };
+    // The header as written names the block in diagnostics.
+    let header = n.args.iter().map(|t| t.text.as_str());
+    cx.block(&mut d, n, vs_table(), DisplayWords(header));
+    (n.block.is_some() && valid).then_some(d)
+}
+
+/// Completes a virtual server read by [`parse`].
+pub(in crate::lower) fn finish_draft(d: VsDraft, c: &mut Config, cx: &mut Cx<'_>) {
     let what = format!("virtual_server {}", d.key);
-    cx.block(&mut d, n, vs_table(), &what);
-    if n.block.is_none() || !valid {
-        return;
-    }
     if let Some(vs) = finish::finish(d, c, &what, cx) {
         c.virtual_servers.push(vs);
     }

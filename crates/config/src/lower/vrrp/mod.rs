@@ -19,7 +19,7 @@ use crate::tree::Node;
 
 /// Everything an instance block said, before defaults.
 #[derive(Default)]
-struct Draft {
+pub(in crate::lower) struct Draft {
     name: String,
     span: Option<Span>,
     state: Option<(InitialState, Span)>,
@@ -84,14 +84,26 @@ struct Draft {
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-pub(super) fn instance(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
-    let Some(name) = cx.block_name(n) else { return };
+/// Reads a `vrrp_instance` block; it is completed by [`finish_draft`] once `global_defs`
+/// (wherever it is written) is known.
+pub(in crate::lower) fn parse(n: &Node, cx: &mut Cx<'_>) -> Option<Draft> {
+    let name = cx.block_name(n)?;
     let mut d = Draft {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         span: Some(name.span),
         ..Draft::default()
     };
-    cx.block(&mut d, n, table(), &format!("vrrp_instance {}", name.text));
+    cx.block(
+        &mut d,
+        n,
+        table(),
+        format_args!("vrrp_instance {}", name.text),
+    );
+    Some(d)
+}
+
+/// Completes an instance read by [`parse`].
+pub(in crate::lower) fn finish_draft(d: Draft, c: &mut Config, cx: &mut Cx<'_>) {
     if let Some(i) = finish::finish(d, &c.global, cx) {
         c.vrrp_instances.push(i);
     }
@@ -167,7 +179,7 @@ fn authentication(d: &mut Draft, n: &Node, cx: &mut Cx<'_>) {
                 } else if t.text.is_empty() {
                     cx.error(DiagKind::Value, t.span, "auth_pass is empty");
                 } else {
-                    d.auth_pass = Some((t.text.clone(), t.span));
+                    d.auth_pass = Some((t.text.to_string(), t.span));
                 }
             }
         }),
@@ -184,7 +196,7 @@ fn track_interface_block(n: &Node, cx: &mut Cx<'_>) -> Vec<TrackedInterface> {
     for words in lines {
         if let Some((weight, reverse)) = weight_suffix(&words[1..], -253, 253, cx) {
             out.push(TrackedInterface {
-                name: words[0].text.clone(),
+                name: words[0].text.to_string(),
                 weight: weight.unwrap_or(0),
                 reverse: reverse.unwrap_or(false),
                 span: words[0].span,
@@ -203,7 +215,7 @@ pub(super) fn tracked_refs(n: &Node, min: i32, max: i32, cx: &mut Cx<'_>) -> Vec
     for words in lines {
         if let Some((weight, reverse)) = weight_suffix(&words[1..], min, max, cx) {
             out.push(TrackedRef {
-                name: words[0].text.clone(),
+                name: words[0].text.to_string(),
                 weight,
                 reverse,
                 span: words[0].span,
@@ -303,7 +315,7 @@ fn use_vmac(d: &mut Draft, n: &Node, cx: &mut Cx<'_>) {
     };
     for t in &n.args {
         if is_mac(&t.text) {
-            v.mac = Some(t.text.to_ascii_lowercase());
+            v.mac = Some(t.text.to_ascii_lowercase().to_string());
         } else if v.name.is_none() && v.mac.is_none() {
             if t.text.len() >= 16
                 || t.text.contains(['/', ':', ' '])
@@ -320,7 +332,7 @@ fn use_vmac(d: &mut Draft, n: &Node, cx: &mut Cx<'_>) {
                 );
                 return;
             }
-            v.name = Some(t.text.clone());
+            v.name = Some(t.text.to_string());
         } else {
             cx.error(
                 DiagKind::Value,
@@ -409,7 +421,7 @@ fn table() -> &'static [Kw<Draft>] {
                             format!("interface name '{}' is longer than 15 characters", t.text),
                         );
                     } else {
-                        d.interface = Some(t.text.clone());
+                        d.interface = Some(t.text.to_string());
                     }
                 }
             }),
@@ -655,7 +667,7 @@ fn table() -> &'static [Kw<Draft>] {
             ),
             Kw::once("use_ipvlan", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                 if cx.arity(n, 0, 3) {
-                    d.use_ipvlan = Some(n.args.iter().map(|t| t.text.clone()).collect());
+                    d.use_ipvlan = Some(n.args.iter().map(|t| t.text.to_string()).collect());
                 }
             }),
             Kw::alias(
