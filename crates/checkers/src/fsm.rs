@@ -304,6 +304,13 @@ impl CheckerFsm {
         }
     }
 
+    /// The probe could not be run at all (no socket, bind failed): keepalived logs
+    /// "Rescheduling" and tries again after `delay_loop`, leaving the state and the retry
+    /// count alone — a local resource problem says nothing about the real server.
+    pub fn on_skipped(&mut self, now: Instant) {
+        self.due = now + self.cfg.timing.delay_loop;
+    }
+
     fn set_up(&mut self, up: bool) -> Option<Transition> {
         let changed = self.is_up != up;
         self.is_up = up;

@@ -369,3 +369,14 @@ fn a_long_simulation_never_goes_down_without_retry_plus_one_failures() {
         }
     }
 }
+
+#[test]
+fn a_probe_that_could_not_run_changes_nothing_and_waits_a_period() {
+    let mut sim = Sim::new(FsmConfig::single(timing(10, 2, 1, false)));
+    assert_eq!(sim.step(true), (1.0, None));
+    let before = (sim.fsm.is_up(), sim.fsm.retry_count());
+    let t = sim.fsm.next_run(sim.now);
+    sim.fsm.on_skipped(t);
+    assert_eq!((sim.fsm.is_up(), sim.fsm.retry_count()), before);
+    assert_eq!(sim.fsm.next_run(t), t + S * 10);
+}

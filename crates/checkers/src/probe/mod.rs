@@ -230,6 +230,9 @@ pub enum SpecError {
     /// The TLS configuration could not be built (CA file unreadable or empty).
     #[error("TLS configuration: {0}")]
     Tls(String),
+    /// The DNS query name cannot be encoded.
+    #[error("DNS_CHECK name: {0}")]
+    DnsName(String),
     /// The MISC command line is empty or badly quoted.
     #[error("misc_path: {0}")]
     Command(String),
@@ -241,7 +244,10 @@ impl PreparedProbe {
         let inner = match spec {
             ProbeSpec::Tcp(s) => Prepared::Tcp(s.clone()),
             ProbeSpec::Http(s) => Prepared::Http(http::PreparedHttp::new(s)?),
-            ProbeSpec::Dns(s) => Prepared::Dns(s.clone()),
+            ProbeSpec::Dns(s) => {
+                dns::query(0, &s.name, s.qtype).map_err(|e| SpecError::DnsName(e.to_string()))?;
+                Prepared::Dns(s.clone())
+            }
             ProbeSpec::Misc(s) => Prepared::Misc(misc::PreparedMisc::new(s)?),
             ProbeSpec::Smtp(s) => Prepared::Smtp(s.clone()),
             ProbeSpec::Udp(s) => Prepared::Udp(s.clone()),

@@ -481,6 +481,15 @@ impl State {
                 continue;
             };
             c.pending = false;
+            if let (Err(e @ ProbeError::Setup(_)), Engine::Fsm(f)) = (&report.result, &mut c.engine)
+            {
+                // Not a verdict on the real server (see CheckerFsm::on_skipped).
+                tracing::warn!(group, error = %e, "probe could not run; rescheduling");
+                f.on_skipped(now);
+                c.last_error = Some(e.clone());
+                self.arm(cid, now);
+                continue;
+            }
             c.runs += 1;
             c.last_latency = Some(report.latency);
             let success = report.result.is_ok();
