@@ -1,0 +1,253 @@
+//! The driver: one task on the VRRP thread's current-thread runtime, a `select!` over
+//! commands, the earliest instance deadline, received packets and netlink events
+//! (DESIGN §2). It owns every socket, the netlink connection, the VMACs and the
+//! instances' state machines.
+
+mod actions;
+mod inputs;
+mod net;
+mod rx;
+mod sync;
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use rk_netlink::{Address, Link, Monitor, Netlink, Vmac};
+use rk_vrrp_proto::{DecodeCounters, Input, Instance};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::Options;
+use crate::error::{Error, io_err};
+use crate::sockets::{Channel, ChannelKey, FrameSender, RxPacket};
+use crate::spec::{InstanceSpec, Plan, SyncGroupSpec};
+use crate::status::{InstanceStats, InstanceStatus, Status, VrrpEvent, decode_map};
+
+/// Requests from the handle to the driver.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Leave: priority-0 adverts, VIPs removed, VMACs deleted; then the thread ends.
+    Shutdown,
+    /// A status snapshot.
+    Status(oneshot::Sender<Status>),
+}
+
+/// Received packets waiting for the driver; beyond this the reader tasks wait and the
+/// kernel drops (a flood cannot grow our memory).
+const RX_QUEUE: usize = 1024;
+
+/// One instance and the driver's data about it.
+#[derive(Debug)]
+pub(crate) struct Inst {
+    pub spec: InstanceSpec,
+    pub vi: Instance,
+    pub stats: InstanceStats,
+    pub vmac: Option<Vmac>,
+    /// Rate limit of "dropped advert" warnings.
+    pub last_drop_log: Option<Instant>,
+    pub drops_unlogged: u64,
+}
+
+impl Inst {
+    fn status(&self) -> InstanceStatus {
+        InstanceStatus {
+            name: self.spec.name.clone(),
+            vrid: self.spec.proto.vrid,
+            state: self.vi.state().to_string(),
+            effective_priority: self.vi.effective_priority(),
+            base_priority: self.spec.proto.priority,
+            master: self.vi.master(),
+            interface: self.spec.advert_interface().to_string(),
+            faults: self.vi.faults().map(|f| format!("{f:?}")).collect(),
+            stats: self.stats.clone().with_proto(self.vi.counters()),
+        }
+    }
+}
+
+/// The driver's state.
+pub(crate) struct Driver {
+    pub options: Options,
+    pub garp_interval: Duration,
+    pub gna_interval: Duration,
+    pub startup_delay: Duration,
+    pub log_unknown_vrids: bool,
+    pub nl: Netlink,
+    pub monitor: Monitor,
+    /// Links by name.
+    pub links: HashMap<String, Link>,
+    /// Every address of the namespace.
+    pub addrs: Vec<Address>,
+    pub insts: Vec<Inst>,
+    pub sync_groups: Vec<SyncGroupSpec>,
+    /// Members whose down timer ran out and who wait for their group.
+    pub want_master: HashSet<usize>,
+    pub channels: HashMap<ChannelKey, (u64, Channel)>,
+    pub next_channel: u64,
+    pub rx_tx: mpsc::Sender<RxPacket>,
+    pub rx: mpsc::Receiver<RxPacket>,
+    pub frames: std::sync::Arc<FrameSender>,
+    pub unmatched: DecodeCounters,
+    pub unknown_vrid: u64,
+    pub ignored_startup: u64,
+    /// Addresses we removed ourselves, whose deletion events must not count as "deleted
+    /// behind our back".
+    pub expected_deletes: Vec<(u32, IpAddr)>,
+    /// Every VIP of every instance: never a primary address.
+    pub all_vips: HashSet<IpAddr>,
+    pub started: Instant,
+    pub events: broadcast::Sender<VrrpEvent>,
+    pub last_unknown_log: Option<Instant>,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("instances", &self.insts.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    /// Builds the driver and brings every instance up: netlink subscription first, then the
+    /// current links and addresses, VMACs, channels, clean-up of leftover VIPs, Start.
+    pub async fn start(
+        plan: Plan,
+        options: Options,
+        events: broadcast::Sender<VrrpEvent>,
+    ) -> Result<Driver, Error> {
+        let monitor = Monitor::start()?;
+        let nl = Netlink::connect()?;
+        let frames = FrameSender::open().map_err(io_err("open a link-layer socket for GARP/NA"))?;
+        let mut insts = Vec::new();
+        for spec in plan.instances {
+            let vi = Instance::new(spec.proto.clone()).map_err(|source| Error::Instance {
+                instance: spec.name.clone(),
+                source,
+            })?;
+            insts.push(Inst {
+                spec,
+                vi,
+                stats: InstanceStats::default(),
+                vmac: None,
+                last_drop_log: None,
+                drops_unlogged: 0,
+            });
+        }
+        let all_vips = insts
+            .iter()
+            .flat_map(|i| i.spec.vips.iter().map(|v| v.addr))
+            .collect();
+        let (rx_tx, rx) = mpsc::channel(RX_QUEUE);
+        let mut d = Driver {
+            options,
+            garp_interval: plan.garp_interval,
+            gna_interval: plan.gna_interval,
+            startup_delay: plan.startup_delay,
+            log_unknown_vrids: plan.log_unknown_vrids,
+            nl,
+            monitor,
+            links: HashMap::new(),
+            addrs: Vec::new(),
+            insts,
+            sync_groups: plan.sync_groups,
+            want_master: HashSet::new(),
+            channels: HashMap::new(),
+            next_channel: 0,
+            rx_tx,
+            rx,
+            frames: std::sync::Arc::new(frames),
+            unmatched: DecodeCounters::default(),
+            unknown_vrid: 0,
+            ignored_startup: 0,
+            expected_deletes: Vec::new(),
+            all_vips,
+            started: Instant::now(),
+            events,
+            last_unknown_log: None,
+        };
+        d.resync().await?;
+        d.setup_vmacs().await;
+        d.refresh_channels().await;
+        d.remove_stale_addresses().await;
+        let now = Instant::now();
+        for i in 0..d.insts.len() {
+            d.refresh_inputs(i, now);
+            d.insts[i].vi.handle(now, Input::Start);
+        }
+        d.run_actions().await;
+        Ok(d)
+    }
+
+    /// Runs until [`Command::Shutdown`] (or the handle is dropped), then shuts down.
+    pub async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            let next = self.insts.iter().filter_map(|i| i.vi.poll_timeout()).min();
+            let sleep = async {
+                match next {
+                    Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            // Biased, in this order: a command, then timers (adverts go out on time
+            // whatever arrives), then packets, then netlink events.
+            tokio::select! {
+                biased;
+                cmd = cmds.recv() => match cmd {
+                    Some(Command::Status(reply)) => {
+                        let _ = reply.send(self.status());
+                    }
+                    Some(Command::Shutdown) | None => break,
+                },
+                () = sleep => {
+                    let now = Instant::now();
+                    for inst in &mut self.insts {
+                        if inst.vi.poll_timeout().is_some_and(|t| t <= now) {
+                            inst.vi.handle(now, Input::Timer);
+                        }
+                    }
+                }
+                Some(pkt) = self.rx.recv() => self.on_packet(pkt),
+                ev = self.monitor.next() => match ev {
+                    Some(ev) => self.on_event(ev).await,
+                    None => {
+                        tracing::error!("the netlink event stream stopped; re-reading state every second");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        if let Err(e) = self.resync().await {
+                            tracing::error!("netlink: {e}");
+                        }
+                    }
+                },
+            }
+            self.run_actions().await;
+        }
+        self.shutdown().await;
+    }
+
+    /// RFC 9568 §6.4.3 Shutdown for every instance (priority 0 from masters, VIPs
+    /// released), then VMACs deleted and sysctls restored.
+    async fn shutdown(&mut self) {
+        let now = Instant::now();
+        for inst in &mut self.insts {
+            inst.vi.handle(now, Input::Shutdown);
+        }
+        self.run_actions().await;
+        for i in 0..self.insts.len() {
+            if let Some(v) = self.insts[i].vmac.take()
+                && let Err(e) = self.nl.remove_vmac(v).await
+            {
+                tracing::warn!("({}) cannot remove its VMAC: {e}", self.insts[i].spec.name);
+            }
+        }
+        self.channels.clear();
+    }
+
+    /// A status snapshot.
+    pub fn status(&self) -> Status {
+        Status {
+            instances: self.insts.iter().map(Inst::status).collect(),
+            unmatched: decode_map(&self.unmatched),
+            unknown_vrid: self.unknown_vrid,
+            ignored_startup: self.ignored_startup,
+        }
+    }
+}

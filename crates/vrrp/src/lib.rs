@@ -1,0 +1,65 @@
+//! # rk-vrrp: the VRRP driver
+//!
+//! Runs [`rk_vrrp_proto`]'s state machines against the real network: raw IP sockets for
+//! protocol 112 (51 for AH) with `IP_HDRINCL` on IPv4 and `IPV6_PKTINFO` /
+//! `IPV6_HOPLIMIT` on IPv6, bound to the instance's interface (`SO_BINDTODEVICE`);
+//! multicast membership of 224.0.0.18 / ff02::12 or the configured group; unicast peers
+//! (never a fall-back to multicast); VIPs through [`rk_netlink`]; gratuitous ARPs and
+//! unsolicited NAs on a link-layer socket; VMACs; sync groups; `track_interface`.
+//!
+//! **Owns:** the VRRP sockets, the VIPs and VMACs of the configured instances, and the
+//! VRRP thread. **Never does:** parse configuration text (it takes
+//! [`rk_config::model`] through [`from_config`]), run notify scripts, touch IPVS, or
+//! decide protocol behaviour — that is all in `rk-vrrp-proto`.
+//!
+//! ## Shape
+//!
+//! [`start`] spawns one thread running a current-thread tokio runtime with one task, the
+//! driver: a biased `select!` over commands, the earliest instance deadline, received
+//! packets (one reader task per socket feeds a bounded queue) and netlink events. Timers
+//! come before packets, so a flood cannot delay adverts; the bounded queue means a flood
+//! is dropped by the kernel rather than buffered.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cfg = rk_config::load_file("keepalived.conf".as_ref(), &Default::default())?.config;
+//! let (plan, warnings) = rk_vrrp::from_config::plan(&cfg)?;
+//! for w in warnings { eprintln!("{w}"); }
+//! let vrrp = rk_vrrp::start(plan, rk_vrrp::Options::default())?;
+//! // … wait for SIGTERM …
+//! vrrp.stop(); // priority 0 from masters, VIPs removed, VMACs deleted
+//! # Ok(()) }
+//! ```
+//!
+//! ## What counts as "ours" at start-up
+//!
+//! keepalived's rule, kept: every instance that does not start as MASTER removes its
+//! configured VIPs (and excluded VIPs) from their interfaces at start, so a restart after a
+//! crash does not leave a backup answering for a VIP. In addition, addresses we add carry
+//! `IFA_PROTO` 18 ("proto keepalived" in `ip addr`); at start, such addresses on an
+//! interface our VIPs use that are not VIPs of the current configuration (left by an earlier
+//! configuration) are removed too. Nothing else is ever touched.
+//!
+//! ## Where we differ from keepalived 2.2.7
+//!
+//! * On a VMAC, adverts are received through a link-layer socket with the group's MAC
+//!   added to the VMAC's filter, instead of an IP group join: no IGMP/MLD report ever
+//!   leaves a backup from the shared virtual MAC, with no firewall rule needed.
+//! * Dropped adverts are logged at most once per 10 s per instance with a count (keepalived
+//!   logs each kind once per state); every drop is counted in [`InstanceStats::dropped`].
+//! * See `rk-vrrp-proto` for the protocol-level differences.
+
+mod driver;
+mod error;
+pub mod frames;
+pub mod from_config;
+mod handle;
+mod sockets;
+pub mod spec;
+pub mod status;
+mod sys;
+
+pub use error::Error;
+pub use handle::{Options, Vrrp, start};
+pub use spec::{InstanceSpec, Plan, VipSpec, VmacPlan};
+pub use status::{InstanceStats, InstanceStatus, Status, VrrpEvent};

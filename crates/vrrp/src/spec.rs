@@ -1,0 +1,138 @@
+//! What the driver runs: one [`InstanceSpec`] per `vrrp_instance`, built from the
+//! configuration by [`crate::from_config`]. Everything is resolved here (defaults, global
+//! fall-backs, VMAC names), so the driver never looks at the configuration model.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use rk_netlink::{AddressSpec, Scope};
+use rk_vrrp_proto::InstanceConfig;
+
+/// Everything the VRRP side runs.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// The instances, in configuration order.
+    pub instances: Vec<InstanceSpec>,
+    /// Sync groups: indexes into `instances`.
+    pub sync_groups: Vec<SyncGroupSpec>,
+    /// Pause between two GARPs on one interface (`vrrp_garp_interval`; zero: back to back).
+    pub garp_interval: Duration,
+    /// Pause between two unsolicited NAs on one interface (`vrrp_gna_interval`).
+    pub gna_interval: Duration,
+    /// Adverts are ignored for this long after start (`vrrp_startup_delay`).
+    pub startup_delay: Duration,
+    /// Log adverts for VRIDs no instance has (`log_unknown_vrids`).
+    pub log_unknown_vrids: bool,
+    /// Real-time priority of the VRRP thread (`vrrp_rt_priority`, SCHED_RR 1..=99).
+    pub rt_priority: Option<i32>,
+}
+
+/// A `vrrp_sync_group`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroupSpec {
+    /// Group name.
+    pub name: String,
+    /// Member instances (indexes into [`Plan::instances`]).
+    pub members: Vec<usize>,
+}
+
+/// One VRRP instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceSpec {
+    /// `vrrp_instance NAME`.
+    pub name: String,
+    /// The base interface (`interface`): adverts go out and come in here unless a VMAC
+    /// carries them.
+    pub interface: String,
+    /// `use_vmac`.
+    pub vmac: Option<VmacPlan>,
+    /// The protocol configuration for [`rk_vrrp_proto::Instance`].
+    pub proto: InstanceConfig,
+    /// Every address held while MASTER (advertised ones first, then excluded), with the
+    /// details `ip addr add` needs.
+    pub vips: Vec<VipSpec>,
+    /// Interfaces tracked with `track_interface`.
+    pub track_interfaces: Vec<TrackedInterface>,
+    /// `owner_ignore_adverts`: an owner drops every advert it receives.
+    pub owner_ignore_adverts: bool,
+    /// `unicast_fault_no_peer` with no peers: the instance stays in FAULT.
+    pub fault_no_peer: bool,
+    /// `track_src_ip`: FAULT while the configured source address is missing.
+    pub track_src_ip: bool,
+}
+
+impl InstanceSpec {
+    /// The interface adverts are sent and received on: the VMAC unless `vmac_xmit_base`.
+    pub fn advert_interface(&self) -> &str {
+        match &self.vmac {
+            Some(v) if !v.xmit_base => &v.name,
+            _ => &self.interface,
+        }
+    }
+}
+
+/// `use_vmac`: a macvlan with the virtual router MAC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmacPlan {
+    /// Interface name (`vrrp.VRID` unless given).
+    pub name: String,
+    /// The MAC (RFC 5798 §7.3 unless given).
+    pub mac: [u8; 6],
+    /// `vmac_xmit_base`: adverts use the base interface; the VMAC only carries the VIPs.
+    pub xmit_base: bool,
+}
+
+/// A `track_interface` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackedInterface {
+    /// Interface name.
+    pub name: String,
+    /// Weight: 0 means FAULT while down; +N adds N while up; −N subtracts N while down.
+    pub weight: i32,
+    /// `reverse`: up and down swap meanings.
+    pub reverse: bool,
+}
+
+/// An address the instance adds while MASTER.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VipSpec {
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length (/32 or /128 unless written).
+    pub prefix_len: u8,
+    /// Interface name (`dev`, else the instance's interface, or its VMAC).
+    pub dev: String,
+    /// Broadcast address (`brd`), resolved.
+    pub broadcast: Option<Ipv4Addr>,
+    /// Scope.
+    pub scope: Scope,
+    /// Label (`eth0:0`).
+    pub label: Option<String>,
+    /// `IFA_F_*` flags (`-nodad`, `home`, `mngtmpaddr`, `noprefixroute`, `autojoin`).
+    pub flags: u32,
+    /// Peer of a point-to-point address.
+    pub peer: Option<IpAddr>,
+    /// IPv6 preferred lifetime in seconds (`None`: forever).
+    pub preferred_lft: Option<u32>,
+    /// `no_track`: its removal behind our back does not make us leave MASTER.
+    pub no_track: bool,
+}
+
+/// `IFA_PROTO` value on the addresses we add: `RTPROT_KEEPALIVED` (18), which
+/// `/etc/iproute2/rt_protos` names "keepalived", so `ip addr` shows `proto keepalived`.
+pub const ADDR_PROTO: u8 = 18;
+
+impl VipSpec {
+    /// The netlink request for interface index `ifindex`.
+    pub fn address_spec(&self, ifindex: u32) -> AddressSpec {
+        let mut a = AddressSpec::new(ifindex, self.addr, self.prefix_len);
+        a.broadcast = self.broadcast;
+        a.scope = self.scope;
+        a.label = self.label.clone();
+        a.flags = self.flags;
+        a.peer = self.peer;
+        a.preferred_lft = self.preferred_lft;
+        a.proto = Some(ADDR_PROTO);
+        a
+    }
+}
