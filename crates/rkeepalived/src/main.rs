@@ -2,6 +2,7 @@
 
 mod cli;
 mod config_test;
+mod daemon;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,9 @@ fn main() -> ExitCode {
     }
     if let Some(log) = &cli.config_test {
         return config_test::run(&cli, log);
+    }
+    if let Some(code) = daemon::run(&cli) {
+        return code;
     }
     eprintln!(
         "rkeepalived: running the daemon is not yet supported in this build; \
