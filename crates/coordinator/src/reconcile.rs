@@ -1,0 +1,452 @@
+//! The apply loop: read the kernel's table, plan with the [`Engine`], send
+//! the operations in batches, trust the kernel. The table is read again
+//! after any refused operation and periodically, so drift (a destination
+//! deleted with `ipvsadm -d`) is repaired within one period.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rk_config::Config;
+use rk_config::model::FlushOnStop;
+use rk_ipvs::{IpvsHandle, IpvsOp};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::counters::Counters;
+use crate::desired::Problem;
+use crate::drain::DrainEnd;
+use crate::engine::{Engine, Observation, Plan};
+use crate::error::CoordinatorError;
+use crate::ids::RsId;
+use crate::inputs::{InstanceRole, Policy, RsHealth};
+use crate::quorum::QuorumEvent;
+use crate::table::ActualTable;
+
+/// Default reconcile period: how long drift can last (issue 7 asks ≤ 10 s).
+pub const DEFAULT_PERIOD: Duration = Duration::from_secs(5);
+
+/// How often connection counts are read while something drains.
+pub const DEFAULT_DRAIN_POLL: Duration = Duration::from_secs(1);
+
+/// Reconciler settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReconcilerOptions {
+    /// Read the kernel's table this often and repair what drifted.
+    pub period: Duration,
+    /// Read it this often while a drain is in progress.
+    pub drain_poll: Duration,
+    /// `lvs_flush`: flush the whole table before the first pass.
+    pub flush_on_start: bool,
+    /// `lvs_flush_on_stop`.
+    pub flush_on_stop: FlushOnStop,
+}
+
+impl Default for ReconcilerOptions {
+    fn default() -> Self {
+        ReconcilerOptions {
+            period: DEFAULT_PERIOD,
+            drain_poll: DEFAULT_DRAIN_POLL,
+            flush_on_start: false,
+            flush_on_stop: FlushOnStop::No,
+        }
+    }
+}
+
+impl ReconcilerOptions {
+    /// Defaults with `lvs_flush` and `lvs_flush_on_stop` from `config`.
+    pub fn from_config(config: &Config) -> ReconcilerOptions {
+        ReconcilerOptions {
+            flush_on_start: config.global.lvs_flush,
+            flush_on_stop: config.global.lvs_flush_on_stop,
+            ..ReconcilerOptions::default()
+        }
+    }
+}
+
+/// What one [`Reconciler::reconcile`] call did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// The kernel's table was read.
+    pub read: bool,
+    /// Operations sent (retries after a refusal included).
+    pub ops: usize,
+    /// Of those, drift repairs.
+    pub repairs: usize,
+    /// Operations refused.
+    pub failed: usize,
+    /// Quorum transitions.
+    pub events: Vec<QuorumEvent>,
+}
+
+/// What [`Reconciler::shutdown`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Operations sent.
+    pub ops: usize,
+    /// Operations refused.
+    pub failed: usize,
+    /// Time from the call to the kernel's last answer.
+    pub elapsed: Duration,
+}
+
+/// An input for [`Reconciler::run`].
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A reload.
+    Config {
+        /// The new configuration.
+        config: Arc<Config>,
+        /// Its policy.
+        policy: Policy,
+    },
+    /// A VRRP instance changed state (`None`: unknown).
+    Instance {
+        /// Instance name.
+        name: String,
+        /// Its state.
+        role: Option<InstanceRole>,
+    },
+    /// A real server's health changed (`None`: undecided).
+    Health {
+        /// The real server.
+        rs: RsId,
+        /// Its health.
+        health: Option<RsHealth>,
+    },
+    /// Read the kernel's table and reconcile now.
+    Reconcile,
+    /// Stop: remove everything ours, unless `keep_rules` (a restart that
+    /// will adopt them).
+    Shutdown {
+        /// Leave the kernel's table as it is.
+        keep_rules: bool,
+    },
+}
+
+/// The async reconciler: the single user of the [`IpvsHandle`].
+#[derive(Debug)]
+pub struct Reconciler {
+    ipvs: IpvsHandle,
+    engine: Engine,
+    opts: ReconcilerOptions,
+    counters: Arc<Counters>,
+    /// When the table is read next; `None` = at the next pass.
+    next_read: Option<Instant>,
+    observed: bool,
+    last_errors: HashSet<String>,
+    last_problems: Vec<Problem>,
+}
+
+impl Reconciler {
+    /// A reconciler over `ipvs` for `engine`'s inputs. With
+    /// `flush_on_start` (`lvs_flush`) the whole table is flushed first.
+    pub async fn start(
+        mut ipvs: IpvsHandle,
+        engine: Engine,
+        opts: ReconcilerOptions,
+    ) -> Result<Reconciler, CoordinatorError> {
+        let counters = Arc::new(Counters::new());
+        if opts.flush_on_start {
+            counters.op(&IpvsOp::Flush);
+            ipvs.apply_one(&IpvsOp::Flush)
+                .await
+                .map_err(CoordinatorError::Flush)?;
+            tracing::info!("IPVS: flushed the whole table (lvs_flush)");
+        }
+        Ok(Reconciler {
+            ipvs,
+            engine,
+            opts,
+            counters,
+            next_read: None,
+            observed: false,
+            last_errors: HashSet::new(),
+            last_problems: Vec::new(),
+        })
+    }
+
+    /// The state and inputs.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Change inputs; the next [`reconcile`](Reconciler::reconcile) acts on them.
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// The counters (shared; read them at any time).
+    pub fn counters(&self) -> Arc<Counters> {
+        Arc::clone(&self.counters)
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ReconcilerOptions {
+        &self.opts
+    }
+
+    /// Read the kernel's table at the next pass.
+    pub fn request_read(&mut self) {
+        self.next_read = None;
+    }
+
+    /// When the next pass is due even without new input: the next periodic
+    /// read or drain deadline.
+    pub fn next_wakeup(&self) -> Instant {
+        let now = Instant::now();
+        let read = self.next_read.unwrap_or(now);
+        match self.engine.drains().next_deadline() {
+            Some(d) => read.min(Instant::from_std(d)),
+            None => read,
+        }
+    }
+
+    /// One pass: read the table if due, plan, send. After a refusal, read
+    /// again and send what is still needed once more; what still fails is
+    /// retried at the next periodic read.
+    pub async fn reconcile(&mut self) -> Result<PassReport, CoordinatorError> {
+        let now = Instant::now();
+        self.counters.pass();
+        let mut report = PassReport::default();
+        let fresh = if self.next_read.is_none_or(|t| now >= t) {
+            self.schedule_read(now);
+            let kind = if self.observed {
+                Observation::Periodic
+            } else {
+                Observation::First
+            };
+            let table = self.read().await?;
+            report.read = true;
+            Some((table, kind))
+        } else {
+            None
+        };
+        let plan = self.engine.plan(now.into_std(), fresh);
+        self.observed |= report.read;
+        let mut errors_now = HashSet::new();
+        let need_read = self.send(plan, &mut report, &mut errors_now).await;
+        if need_read {
+            let table = self.read().await?;
+            report.read = true;
+            let retry = self
+                .engine
+                .plan(now.into_std(), Some((table, Observation::AfterError)));
+            self.send(retry, &mut report, &mut errors_now).await;
+        }
+        self.last_errors = errors_now;
+        if !self.engine.drains().is_empty() {
+            let soon = Instant::now() + self.opts.drain_poll;
+            self.next_read = Some(self.next_read.map_or(soon, |t| t.min(soon)));
+        }
+        Ok(report)
+    }
+
+    fn schedule_read(&mut self, now: Instant) {
+        self.next_read = Some(now + self.opts.period);
+    }
+
+    async fn read(&mut self) -> Result<ActualTable, CoordinatorError> {
+        let result = async {
+            let mut table = ActualTable::from_dump(self.ipvs.dump().await?);
+            table.daemons = self
+                .ipvs
+                .daemons()
+                .await?
+                .into_iter()
+                .map(|d| (d.role, d))
+                .collect();
+            table.timeouts = Some(self.ipvs.timeouts().await?);
+            Ok(table)
+        }
+        .await;
+        self.counters.dump(result.is_ok());
+        result.map_err(CoordinatorError::Read)
+    }
+
+    /// Send a plan; log it; returns whether the table must be read again.
+    async fn send(
+        &mut self,
+        plan: Plan,
+        report: &mut PassReport,
+        errors_now: &mut HashSet<String>,
+    ) -> bool {
+        self.log_plan(&plan);
+        report.events.extend(plan.events);
+        if plan.ops.is_empty() {
+            return false;
+        }
+        let results = self.ipvs.apply(&plan.ops).await;
+        for op in &plan.ops {
+            self.counters.op(op);
+        }
+        let rec = self.engine.record(&plan.ops, &results);
+        let repairs = plan.repair.iter().filter(|r| **r).count();
+        self.counters.repairs(repairs as u64);
+        self.counters.errors(rec.failed.len() as u64);
+        for (op, repair) in plan.ops.iter().zip(&plan.repair) {
+            if *repair {
+                tracing::warn!(op = %op, "IPVS drift repaired: {op}");
+            } else {
+                tracing::debug!(op = %op, "IPVS: {op}");
+            }
+        }
+        for (_, msg) in &rec.failed {
+            // The same refusal every period would flood the log: say it once
+            // while it lasts; the counter keeps counting.
+            if self.last_errors.contains(msg) || errors_now.contains(msg) {
+                tracing::debug!("IPVS operation refused again: {msg}");
+            } else {
+                tracing::warn!("IPVS operation refused: {msg}");
+            }
+            errors_now.insert(msg.clone());
+        }
+        tracing::info!(
+            ops = plan.ops.len(),
+            repairs,
+            failed = rec.failed.len(),
+            "IPVS: {} operations applied, {} drift repairs, {} refused",
+            rec.applied,
+            repairs,
+            rec.failed.len()
+        );
+        report.ops += plan.ops.len();
+        report.repairs += repairs;
+        report.failed += rec.failed.len();
+        rec.need_dump
+    }
+
+    fn log_plan(&mut self, plan: &Plan) {
+        for e in &plan.events {
+            let what = match (e.up, e.initial) {
+                (true, true) => "starting with quorum up",
+                (false, true) => "starting with quorum down",
+                (true, false) => "gained quorum",
+                (false, false) => "lost quorum",
+            };
+            tracing::info!(
+                vs = %e.vs,
+                "virtual server {}: {what} (weight {} against {}, quorum {} hysteresis {})",
+                e.vs,
+                e.weight,
+                e.threshold,
+                e.quorum,
+                e.hysteresis
+            );
+        }
+        // Problems come with every recomputation (every health change):
+        // say them when they change.
+        if plan.recomputed && plan.problems != self.last_problems {
+            for p in &plan.problems {
+                tracing::warn!("IPVS configuration: {p}");
+            }
+            self.last_problems = plan.problems.clone();
+        }
+        for k in &plan.drains_started {
+            tracing::info!("draining {k}: weight 0 until its connections end");
+        }
+        for (k, end) in &plan.drains_ended {
+            match end {
+                DrainEnd::Idle => tracing::info!("drained {k}: no connection left, deleting"),
+                DrainEnd::TimedOut => {
+                    tracing::info!("drain of {k} timed out: deleting with its connections")
+                }
+                DrainEnd::Cancelled => tracing::info!("drain of {k} cancelled: configured again"),
+                DrainEnd::Gone => tracing::debug!("drain of {k} ended: gone"),
+            }
+        }
+        self.counters.drains(
+            plan.drains_started.len() as u64,
+            plan.drains_ended.len() as u64,
+        );
+    }
+
+    /// Remove everything ours (see [`Engine::shutdown_ops`]) in batches and
+    /// report how long the kernel took.
+    pub async fn shutdown(mut self) -> ShutdownReport {
+        let start = Instant::now();
+        let ops = self.engine.shutdown_ops(self.opts.flush_on_stop);
+        let results = self.ipvs.apply(&ops).await;
+        for op in &ops {
+            self.counters.op(op);
+        }
+        let rec = self.engine.record(&ops, &results);
+        self.counters.errors(rec.failed.len() as u64);
+        for (_, msg) in &rec.failed {
+            tracing::warn!("IPVS at shutdown: {msg}");
+        }
+        let elapsed = start.elapsed();
+        tracing::info!(
+            "IPVS: removed our rules ({} operations, {} refused) in {elapsed:?}",
+            ops.len(),
+            rec.failed.len()
+        );
+        ShutdownReport {
+            ops: ops.len(),
+            failed: rec.failed.len(),
+            elapsed,
+        }
+    }
+
+    /// Apply one input to the engine; `Some(keep_rules)` for a shutdown.
+    fn accept(&mut self, input: Input) -> Option<bool> {
+        match input {
+            Input::Config { config, policy } => self.engine.set_config(config, policy),
+            Input::Instance { name, role } => self.engine.set_role(&name, role),
+            Input::Health { rs, health } => self.engine.set_health(rs, health),
+            Input::Reconcile => self.request_read(),
+            Input::Shutdown { keep_rules } => return Some(keep_rules),
+        }
+        None
+    }
+
+    /// Drive the reconciler until a shutdown input (or until every sender is
+    /// dropped, which counts as a shutdown that removes our rules). Inputs
+    /// that arrive together are taken together: one pass per burst. Quorum
+    /// events go to `events` if given. Returns the shutdown report, `None`
+    /// when the rules were kept.
+    pub async fn run(
+        mut self,
+        mut inputs: mpsc::Receiver<Input>,
+        events: Option<mpsc::UnboundedSender<QuorumEvent>>,
+    ) -> Option<ShutdownReport> {
+        loop {
+            match self.reconcile().await {
+                Ok(report) => {
+                    if let Some(tx) = &events {
+                        for e in report.events {
+                            // A closed receiver only means nobody listens.
+                            let _ = tx.send(e);
+                        }
+                    }
+                }
+                Err(e) => tracing::error!("IPVS reconcile: {e}; retrying at the next period"),
+            }
+            let wake = self.next_wakeup();
+            let stop = tokio::select! {
+                msg = inputs.recv() => match msg {
+                    None => Some(false),
+                    Some(first) => {
+                        let mut stop = self.accept(first);
+                        while stop.is_none() {
+                            match inputs.try_recv() {
+                                Ok(more) => stop = self.accept(more),
+                                Err(_) => break,
+                            }
+                        }
+                        stop
+                    }
+                },
+                _ = tokio::time::sleep_until(wake) => None,
+            };
+            match stop {
+                Some(true) => {
+                    tracing::info!("IPVS: stopping, rules kept for the next start");
+                    return None;
+                }
+                Some(false) => return Some(self.shutdown().await),
+                None => {}
+            }
+        }
+    }
+}
