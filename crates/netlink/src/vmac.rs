@@ -40,8 +40,9 @@ impl Netlink {
     /// earlier run), sets the sysctls keepalived sets, and brings it up:
     ///
     /// * parent: `arp_ignore=1` (answer ARP only for addresses of the receiving
-    ///   interface, so the VIPs on the VMAC are answered with the virtual MAC) and
-    ///   `arp_filter=1`;
+    ///   interface, so the VIPs on the VMAC are answered with the virtual MAC),
+    ///   `arp_filter=1`, and — beyond keepalived — `arp_announce=2`, so ARP requests the
+    ///   parent sends for traffic sourced from a VIP name the parent's own address;
     /// * VMAC: `arp_ignore=1`, `accept_local=1` (adverts from our own VMAC's MAC seen via
     ///   the parent are not martians), `rp_filter=0`, and IPv6 `addr_gen_mode=1` so the
     ///   VMAC never sends from the shared MAC on a backup (no link-local, no DAD, no MLD).
@@ -115,6 +116,10 @@ impl Netlink {
     async fn configure_vmac(&self, parent: &str, link: &Link, changes: &mut Changes) -> Result<()> {
         changes.set(&sysctl::ipv4_conf(parent, "arp_ignore"), "1")?;
         changes.set(&sysctl::ipv4_conf(parent, "arp_filter"), "1")?;
+        // Replies from a VIP leave through the parent (its prefix route is older); without
+        // this, the ARP request for their destination would carry the VIP as sender with
+        // the parent's MAC and teach the whole LAN the wrong MAC for the VIP.
+        changes.set(&sysctl::ipv4_conf(parent, "arp_announce"), "2")?;
         let v = &link.name;
         // IPv6 may be disabled on the host: then there is nothing to silence.
         let gen_mode = sysctl::ipv6_conf(v, "addr_gen_mode");

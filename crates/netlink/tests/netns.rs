@@ -184,6 +184,7 @@ fn vmac_is_a_private_macvlan_with_the_rfc_mac_and_sysctls() {
         let rd = |i: &str, k: &str| sysctl::read(&sysctl::ipv4_conf(i, k)).unwrap();
         assert_eq!(rd("eth0", "arp_ignore"), "1");
         assert_eq!(rd("eth0", "arp_filter"), "1");
+        assert_eq!(rd("eth0", "arp_announce"), "2");
         assert_eq!(rd("vrrp.33", "arp_ignore"), "1");
         assert_eq!(rd("vrrp.33", "accept_local"), "1");
         assert_eq!(rd("vrrp.33", "rp_filter"), "0");
