@@ -191,6 +191,11 @@ impl Diagnostics {
         self.items.push(d);
     }
 
+    /// Moves every diagnostic of `other` in.
+    pub fn append(&mut self, mut other: Diagnostics) {
+        self.items.append(&mut other.items);
+    }
+
     /// Records an error.
     pub fn error(&mut self, kind: DiagKind, span: impl Into<Option<Span>>, msg: impl Into<String>) {
         self.push(Diagnostic::error(kind, span, msg));

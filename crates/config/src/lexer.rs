@@ -19,9 +19,10 @@ use nom::{IResult, Parser};
 
 /// A line with its comment removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decommented {
-    /// The text without leading/trailing blanks and without the comment.
-    pub text: String,
+pub struct Decommented<'a> {
+    /// The text without leading/trailing blanks and without the comment; borrowed from
+    /// the line unless an escape had to be removed.
+    pub text: std::borrow::Cow<'a, str>,
     /// Bytes of leading blanks removed (to map offsets back to the physical line).
     pub lead: usize,
     /// The line ended with a `\` (outside a comment): it continues on the next line.
@@ -37,46 +38,72 @@ fn is_blank(c: char) -> bool {
 }
 
 /// Removes the comment and surrounding blanks from a physical line.
-pub fn decomment(line: &str) -> Decommented {
+pub fn decomment(line: &str) -> Decommented<'_> {
     let trimmed = line.trim_start_matches(is_blank);
     let lead = line.len() - trimmed.len();
-    let mut out = String::with_capacity(trimmed.len());
+    // First pass over bytes (every character that matters is ASCII, and no byte of a
+    // multi-byte UTF-8 character is): where the text ends, and whether an escape must
+    // be removed, which is rare and needs a copy.
+    let b = trimmed.as_bytes();
     let mut quote = false;
+    let mut end = b.len();
     let mut continued = false;
-    let mut escapes_removed = false;
-    let mut chars = trimmed.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        match c {
-            '"' => {
-                quote = !quote;
-                out.push(c);
-            }
-            '\\' => match chars.peek() {
-                None => {
+    let mut escape = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => quote = !quote,
+            b'\\' => {
+                if i + 1 == b.len() {
                     continued = true;
+                    end = i;
+                    break;
                 }
-                Some(&(_, n)) if !quote && (n == '#' || n == '!') => {
-                    out.push(n);
-                    chars.next();
-                    escapes_removed = true;
+                if !quote && (b[i + 1] == b'#' || b[i + 1] == b'!') {
+                    escape = true;
                 }
-                Some(&(_, n)) => {
-                    out.push('\\');
-                    out.push(n);
-                    chars.next();
-                }
-            },
-            '#' | '!' if !quote => break,
-            _ => out.push(c),
+                i += 2;
+                continue;
+            }
+            b'#' | b'!' if !quote => {
+                end = i;
+                break;
+            }
+            _ => {}
         }
+        i += 1;
     }
-    let end = out.trim_end_matches(is_blank).len();
-    out.truncate(end);
+    let kept = trimmed[..end].trim_end_matches(is_blank);
+    let text = if escape {
+        let mut out = String::with_capacity(kept.len());
+        let mut chars = kept.chars().peekable();
+        let mut q = false;
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    q = !q;
+                    out.push(c);
+                }
+                '\\' => match chars.next() {
+                    Some(n @ ('#' | '!')) if !q => out.push(n),
+                    Some(n) => {
+                        out.push('\\');
+                        out.push(n);
+                    }
+                    None => out.push('\\'),
+                },
+                _ => out.push(c),
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(kept)
+    };
     Decommented {
-        text: out,
+        text,
         lead,
         continued,
-        escapes_removed,
+        escapes_removed: escape,
         unterminated_quote: quote,
     }
 }
@@ -94,7 +121,7 @@ pub enum Piece<'a> {
 
 /// Splits a decommented line at every `{` and `}` outside double quotes.
 pub fn split_braces(text: &str) -> Vec<Piece<'_>> {
-    let mut pieces = Vec::new();
+    let mut pieces = Vec::with_capacity(2);
     let mut start = 0;
     let mut quote = false;
     fn push_text<'t>(pieces: &mut Vec<Piece<'t>>, text: &'t str, from: usize, to: usize) {
@@ -106,12 +133,14 @@ pub fn split_braces(text: &str) -> Vec<Piece<'_>> {
             pieces.push(Piece::Text(off, t));
         }
     }
-    for (i, c) in text.char_indices() {
-        match c {
-            '"' => quote = !quote,
-            '{' | '}' if !quote => {
+    // Bytes, not chars: the three that matter are ASCII and never part of a multi-byte
+    // character, so every split point is a character boundary.
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        match b {
+            b'"' => quote = !quote,
+            b'{' | b'}' if !quote => {
                 push_text(&mut pieces, text, start, i);
-                pieces.push(if c == '{' {
+                pieces.push(if b == b'{' {
                     Piece::Open(i)
                 } else {
                     Piece::Close(i)
@@ -155,41 +184,56 @@ pub struct Word {
     pub text: compact_str::CompactString,
 }
 
-fn blanks(i: &str) -> IResult<&str, &str> {
-    nom::bytes::complete::take_while(is_blank).parse(i)
+// The word grammar runs on bytes: blanks and quotes are ASCII, so every offset it finds
+// is a character boundary of the text, and no UTF-8 decoding is needed on this hot path.
+fn blanks(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    nom::bytes::complete::take_while(|b| b == b' ' || b == b'\t').parse(i)
 }
 
-fn quoted(i: &str) -> IResult<&str, &str> {
+fn quoted(i: &[u8]) -> IResult<&[u8], &[u8]> {
     delimited(
-        char('"'),
-        map(opt(is_not("\"")), |s| s.unwrap_or("")),
-        char('"'),
+        nom::character::complete::char('"'),
+        map(opt(is_not(&b"\""[..])), |s: Option<&[u8]>| s.unwrap_or(&[])),
+        nom::character::complete::char('"'),
     )
     .parse(i)
 }
 
-fn bare(i: &str) -> IResult<&str, &str> {
-    take_while1(|c: char| !is_blank(c) && c != '"').parse(i)
+fn bare(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(|b| b != b' ' && b != b'\t' && b != b'"').parse(i)
 }
 
 /// Splits a piece of text into words, the way keepalived's `alloc_strvec` does.
 pub fn tokenize(text: &str) -> Result<Vec<Word>, LexError> {
-    let mut words = Vec::new();
-    let mut rest = text;
+    tokenize_with(text, |at, len, text| Word { at, len, text })
+}
+
+/// Like [`tokenize`], building each word with `f(offset, length as written, value)`
+/// (saves a second vector on the hot path).
+pub fn tokenize_with<T>(
+    text: &str,
+    mut f: impl FnMut(usize, usize, compact_str::CompactString) -> T,
+) -> Result<Vec<T>, LexError> {
+    let bytes = text.as_bytes();
+    let mut words = Vec::with_capacity(4);
+    let mut rest = bytes;
     loop {
-        let (r, _) = blanks(rest).unwrap_or((rest, ""));
+        let (r, _) = blanks(rest).unwrap_or((rest, &[]));
         rest = r;
         if rest.is_empty() {
             return Ok(words);
         }
-        let at = text.len() - rest.len();
+        let at = bytes.len() - rest.len();
         match alt((quoted, bare)).parse(rest) {
             Ok((r, w)) => {
-                words.push(Word {
-                    at,
-                    len: rest.len() - r.len(),
-                    text: w.into(),
-                });
+                let end = bytes.len() - r.len();
+                // A quoted word's value sits between its quotes; a bare word is itself.
+                let value = if bytes[at] == b'"' {
+                    &text[at + 1..at + 1 + w.len()]
+                } else {
+                    &text[at..end]
+                };
+                words.push(f(at, end - at, value.into()));
                 rest = r;
             }
             Err(_) => return Err(LexError::UnterminatedQuote { at, quote: '"' }),

@@ -176,28 +176,61 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Loaded, Re
     load(opts, |p| p.run_text(name, text))
 }
 
-/// Preprocesses and lowers in one pass: each top-level statement is lowered as soon as
-/// it is read, then dropped, so a large configuration's syntax tree never exists whole.
+/// Top-level statements handed from the reading thread to the lowering thread at once.
+const BATCH: usize = 256;
+
+/// Reads and lowers at the same time: the preprocessor runs on this thread and hands
+/// finished top-level statements, in batches, to a second thread that lowers each one
+/// and drops it. A large configuration's syntax tree therefore never exists whole, and
+/// the two halves of the work use two cores.
 fn load(
     opts: &LoadOptions,
     read: impl FnOnce(preprocess::Preprocessor<'_>),
 ) -> Result<Loaded, Rejected> {
     let mut sources = SourceMap::new();
     let mut diags = Diagnostics::new();
-    let mut lowering = lower::Lowering::new(opts.lenient);
-    {
-        let mut sink = |n: tree::Node, d: &mut Diagnostics| lowering.node(n, d);
-        let pre = preprocess::Preprocessor::new(
-            &mut sources,
-            &mut diags,
-            &opts.config_id,
-            seed(opts),
-            &mut sink,
-        )
-        .with_max_lines(opts.max_lines);
-        read(pre);
-    }
-    let mut config = lowering.finish(&mut diags);
+    let lenient = opts.lenient;
+    let (config, lower_diags) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<tree::Node>>(16);
+        let lowering = scope.spawn(move || {
+            let mut lowering = lower::Lowering::new(lenient);
+            let mut diags = Diagnostics::new();
+            for batch in rx {
+                for n in batch {
+                    lowering.node(n, &mut diags);
+                }
+            }
+            let config = lowering.finish(&mut diags);
+            (config, diags)
+        });
+        let mut batch = Vec::with_capacity(BATCH);
+        {
+            let mut sink = |n: tree::Node, _: &mut Diagnostics| {
+                batch.push(n);
+                if batch.len() == BATCH {
+                    // The receiver only goes away if it panicked; join() reports that.
+                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                }
+            };
+            let pre = preprocess::Preprocessor::new(
+                &mut sources,
+                &mut diags,
+                &opts.config_id,
+                seed(opts),
+                &mut sink,
+            )
+            .with_max_lines(opts.max_lines);
+            read(pre);
+        }
+        let _ = tx.send(batch);
+        drop(tx);
+        match lowering.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let mut config = config;
+    diags.append(lower_diags);
     let host: &dyn HostFacts = if opts.check_host {
         &SystemHost
     } else {

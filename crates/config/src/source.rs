@@ -42,27 +42,34 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The file's text, kept for diagnostics snippets.
     pub text: String,
-    /// Byte offsets of the start of each line.
-    line_starts: Vec<usize>,
+    /// Byte offsets of the start of each line, computed when a diagnostic first needs
+    /// them (most loads need none).
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     fn new(path: PathBuf, text: String) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceFile {
             path,
             text,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(self.text.match_indices('\n').map(|(i, _)| i + 1));
+            starts
+        })
     }
 
     /// The text of 1-based line `line`, without its line terminator.
     pub fn line(&self, line: u32) -> Option<&str> {
         let idx = (line as usize).checked_sub(1)?;
-        let start = *self.line_starts.get(idx)?;
-        let end = self
-            .line_starts
+        let starts = self.line_starts();
+        let start = *starts.get(idx)?;
+        let end = starts
             .get(idx + 1)
             .map(|e| e - 1)
             .unwrap_or(self.text.len());
@@ -75,9 +82,9 @@ impl SourceFile {
         if self.text.is_empty() {
             0
         } else if self.text.ends_with('\n') {
-            self.line_starts.len() - 1
+            self.line_starts().len() - 1
         } else {
-            self.line_starts.len()
+            self.line_starts().len()
         }
     }
 }
@@ -99,6 +106,15 @@ impl SourceMap {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files.push(SourceFile::new(path, text));
         id
+    }
+
+    /// Sets the text of a file registered with an empty text (lets the reader use the
+    /// text while it reports into the map, without copying it).
+    pub fn set_text(&mut self, id: FileId, text: String) {
+        if let Some(f) = self.files.get_mut(id.0 as usize) {
+            let path = std::mem::take(&mut f.path);
+            *f = SourceFile::new(path, text);
+        }
     }
 
     /// The file behind `id`.

@@ -604,6 +604,13 @@ pub(super) struct Parsed {
     d: Box<Draft>,
 }
 
+impl Parsed {
+    /// The `track_file` a FILE_CHECK refers to.
+    pub(super) fn track_file(&self) -> Option<&str> {
+        self.d.track_file.as_deref()
+    }
+}
+
 /// Reads a checker block.
 pub(super) fn parse(n: &Node, cx: &mut Cx<'_>) -> Option<Parsed> {
     let kw = CHECKERS.iter().copied().find(|k| *k == n.name())?;

@@ -23,7 +23,11 @@ pub(crate) struct Lowering {
     cfg: Config,
     lenient: bool,
     instances: Vec<vrrp::Draft>,
-    servers: Vec<lvs::VsDraft>,
+    /// Virtual servers waiting for what they refer to, with their place in the file.
+    servers: Vec<(usize, lvs::VsDraft)>,
+    /// Place in the file of each entry of `cfg.virtual_servers`.
+    server_order: Vec<usize>,
+    servers_seen: usize,
     /// Each sync group's own `smtp_alert`, resolved against `global_defs` at the end.
     sync_smtp: Vec<Option<bool>>,
     global_span: Option<crate::source::Span>,
@@ -37,6 +41,8 @@ impl Lowering {
             lenient,
             instances: Vec::new(),
             servers: Vec::new(),
+            server_order: Vec::new(),
+            servers_seen: 0,
             sync_smtp: Vec::new(),
             global_span: None,
             top_seen: Vec::new(),
@@ -86,8 +92,21 @@ impl Lowering {
         for d in std::mem::take(&mut self.instances) {
             vrrp::finish_draft(d, &mut self.cfg, &mut cx);
         }
-        for d in std::mem::take(&mut self.servers) {
-            lvs::finish_draft(d, &mut self.cfg, &mut cx);
+        for (seq, d) in std::mem::take(&mut self.servers) {
+            if lvs::finish_draft(d, &mut self.cfg, &mut cx) {
+                self.server_order.push(seq);
+            }
+        }
+        // Deferred virtual servers go back to their place in the file.
+        if self.server_order.windows(2).any(|w| w[0] > w[1]) {
+            let mut pairs: Vec<_> = self
+                .server_order
+                .iter()
+                .copied()
+                .zip(std::mem::take(&mut self.cfg.virtual_servers))
+                .collect();
+            pairs.sort_by_key(|(seq, _)| *seq);
+            self.cfg.virtual_servers = pairs.into_iter().map(|(_, vs)| vs).collect();
         }
         self.cfg
     }
@@ -157,8 +176,17 @@ fn top_table() -> &'static [Kw<Lowering>] {
             Kw::many(
                 "virtual_server",
                 |l: &mut Lowering, n: &Node, cx: &mut Cx<'_>| {
-                    if let Some(d) = lvs::parse(n, cx) {
-                        l.servers.push(d);
+                    let seq = l.servers_seen;
+                    l.servers_seen += 1;
+                    let Some(d) = lvs::parse(n, cx) else { return };
+                    // Completing at once keeps a large configuration's drafts from piling
+                    // up; it is exact when what the server depends on is already known.
+                    if l.global_span.is_some() && lvs::ready(&d, &l.cfg) {
+                        if lvs::finish_draft(d, &mut l.cfg, cx) {
+                            l.server_order.push(seq);
+                        }
+                    } else {
+                        l.servers.push((seq, d));
                     }
                 },
             ),

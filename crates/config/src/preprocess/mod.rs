@@ -37,16 +37,20 @@ struct Origin {
     /// Offsets in the text still match the physical line (no substitution, no removed
     /// escape). When false, every word points at the start of the line.
     exact: bool,
+    /// The text is ASCII, so byte offsets are columns.
+    ascii: bool,
 }
 
 impl Origin {
     fn span(&self, text: &str, off: usize, len: usize) -> Span {
         if self.exact {
-            let before = text.get(..off).map(|s| s.chars().count()).unwrap_or(0);
-            let len = text
-                .get(off..off + len)
-                .map(|s| s.chars().count())
-                .unwrap_or(1);
+            let count = |r: Option<&str>, n: usize| match r {
+                _ if self.ascii => n,
+                Some(s) => s.chars().count(),
+                None => 0,
+            };
+            let before = count(text.get(..off), off);
+            let len = count(text.get(off..off + len), len);
             Span::new(
                 self.file,
                 self.line,
@@ -156,9 +160,10 @@ impl<'a> Preprocessor<'a> {
 
     /// Reads configuration text that did not come from a file (tests, fuzzing).
     pub fn run_text(mut self, name: &str, text: &str) {
-        let id = self.sources.add(PathBuf::from(name), text.to_string());
+        let id = self.sources.add(PathBuf::from(name), String::new());
         self.pwd = ".".into();
         self.lines(id, text);
+        self.sources.set_text(id, text.to_string());
         self.end();
     }
 
@@ -234,7 +239,7 @@ impl<'a> Preprocessor<'a> {
                 return;
             }
         };
-        let id = self.sources.add(path.to_path_buf(), text.clone());
+        let id = self.sources.add(path.to_path_buf(), String::new());
         let saved_pwd = std::mem::replace(
             &mut self.pwd,
             canonical
@@ -252,6 +257,7 @@ impl<'a> Preprocessor<'a> {
         let saved_checks = self.include_default;
         self.stack.push(canonical);
         self.lines(id, &text);
+        self.sources.set_text(id, text);
         self.stack.pop();
         self.include_default = saved_checks;
         self.pwd = saved_pwd;
@@ -269,11 +275,11 @@ impl<'a> Preprocessor<'a> {
                 self.definition_line(raw);
                 continue;
             }
-            let (joined, origin) = match join.take() {
+            let (joined, origin): (std::borrow::Cow<'_, str>, Origin) = match join.take() {
                 Some((mut acc, first)) => {
                     acc.push(' ');
                     acc.push_str(raw.trim_start_matches([' ', '\t']));
-                    (acc, first.inexact())
+                    (acc.into(), first.inexact())
                 }
                 None => {
                     let lead = raw.len() - raw.trim_start_matches([' ', '\t']).len();
@@ -282,8 +288,9 @@ impl<'a> Preprocessor<'a> {
                         line: lineno,
                         col0: raw[..lead].chars().count() as u32,
                         exact: true,
+                        ascii: false,
                     };
-                    (raw.to_string(), origin)
+                    (raw.into(), origin)
                 }
             };
             let d = lexer::decomment(&joined);
@@ -326,13 +333,13 @@ impl<'a> Preprocessor<'a> {
                 continue;
             }
             if !d.text.is_empty() {
-                self.logical(d.text, origin, 0);
+                self.logical(&d.text, origin, 0);
             }
         }
         if let Some((joined, origin)) = join {
             let d = lexer::decomment(&joined);
             if !d.text.is_empty() {
-                self.logical(d.text, origin, 0);
+                self.logical(&d.text, origin, 0);
             }
         }
         self.finish_definition();
@@ -350,7 +357,7 @@ impl<'a> Preprocessor<'a> {
         if let Some(p) = self.pending.as_mut()
             && !d.text.is_empty()
         {
-            p.lines.push(d.text);
+            p.lines.push(d.text.into_owned());
         }
         if !d.continued {
             self.finish_definition();
@@ -383,13 +390,13 @@ impl<'a> Preprocessor<'a> {
         Some((text.len() - rest.len(), rest))
     }
 
-    fn logical(&mut self, text: String, origin: Origin, depth: u32) {
+    fn logical(&mut self, text: &str, origin: Origin, depth: u32) {
         if self.budget == 0 {
             if !self.over_budget {
                 self.over_budget = true;
                 self.diags.error(
                     DiagKind::Syntax,
-                    origin.span(&text, 0, text.len()),
+                    origin.span(text, 0, text.len()),
                     "the configuration expands to too many lines (runaway ~SEQ/~LST or definitions?)",
                 );
             }
@@ -399,37 +406,36 @@ impl<'a> Preprocessor<'a> {
         if depth > MAX_DEPTH {
             self.diags.error(
                 DiagKind::Syntax,
-                origin.span(&text, 0, text.len()),
+                origin.span(text, 0, text.len()),
                 format!("definitions and sequences nest more than {MAX_DEPTH} deep here"),
             );
             return;
         }
-        let Some((cut, body)) = self.condition(&text) else {
+        let Some((cut, body)) = self.condition(text) else {
             return;
         };
         if body.is_empty() {
             return;
         }
-        let origin = origin.advanced(&text, cut);
-        let body = body.to_string();
+        let origin = origin.advanced(text, cut);
 
         if body.starts_with('$')
-            && let Some((name, value)) = defs::parse_definition(&body)
+            && let Some((name, value)) = defs::parse_definition(body)
         {
             self.defs.set(name, value);
             return;
         }
         if body.starts_with('~') {
-            self.repeat(&body, origin, depth);
+            self.repeat(body, origin, depth);
             return;
         }
         if body.contains('$') {
             let cx = defs::Context { pwd: &self.pwd };
-            match self.defs.substitute(&body, cx) {
+            match self.defs.substitute(body, cx) {
                 Err(e) => {
                     self.diags.error(
                         DiagKind::Syntax,
-                        origin.span(&body, 0, body.len()),
+                        origin.span(body, 0, body.len()),
                         e.to_string(),
                     );
                     return;
@@ -439,17 +445,17 @@ impl<'a> Preprocessor<'a> {
                     for l in std::iter::once(first).chain(extra) {
                         let d = lexer::decomment(&l);
                         if !d.text.is_empty() {
-                            self.logical(d.text, origin.inexact(), depth + 1);
+                            self.logical(&d.text, origin.inexact(), depth + 1);
                         }
                     }
                     return;
                 }
             }
         }
-        if self.include(&body, origin) {
+        if self.include(body, origin) {
             return;
         }
-        self.emit(&body, origin);
+        self.emit(body, origin);
     }
 
     fn repeat(&mut self, body: &str, origin: Origin, depth: u32) {
@@ -488,7 +494,7 @@ impl<'a> Preprocessor<'a> {
                     for (var, val) in rep.vars.iter().zip(values) {
                         self.defs.set(var, &val);
                     }
-                    self.logical(rest.clone(), origin.inexact(), depth + 1);
+                    self.logical(&rest, origin.inexact(), depth + 1);
                 }
             }
         }
@@ -496,6 +502,9 @@ impl<'a> Preprocessor<'a> {
 
     /// Handles `include` lines; returns whether the line was one.
     fn include(&mut self, body: &str, origin: Origin) -> bool {
+        if !body.starts_with("include") {
+            return false;
+        }
         let Some(blank) = body.find([' ', '\t']) else {
             return false;
         };
@@ -519,18 +528,31 @@ impl<'a> Preprocessor<'a> {
     /// Splits at braces, tokenizes, and hands the pieces over.
     fn emit(&mut self, text: &str, origin: Origin) {
         let owned;
-        let text = if text.contains([defs::HASH, defs::BANG]) {
+        // 0xEE leads the UTF-8 of both stand-ins: a cheap test before the real one.
+        let text = if text.as_bytes().contains(&0xEE) && text.contains([defs::HASH, defs::BANG]) {
             owned = text.replace(defs::HASH, "#").replace(defs::BANG, "!");
             owned.as_str()
         } else {
             text
+        };
+        let origin = Origin {
+            ascii: text.is_ascii(),
+            ..origin
         };
         for piece in lexer::split_braces(text) {
             match piece {
                 Piece::Open(at) => self.item(Item::Open(origin.span(text, at, 1))),
                 Piece::Close(at) => self.item(Item::Close(origin.span(text, at, 1))),
                 Piece::Text(at, t) => {
-                    let words = match lexer::tokenize(t) {
+                    let mut first_end = None;
+                    let tokenized = lexer::tokenize_with(t, |w_at, w_len, w_text| {
+                        first_end.get_or_insert(w_at + w_len);
+                        Token {
+                            span: origin.span(text, at + w_at, w_len),
+                            text: w_text,
+                        }
+                    });
+                    let tokens = match tokenized {
                         Ok(w) => w,
                         Err(e) => {
                             let off = match e {
@@ -545,25 +567,15 @@ impl<'a> Preprocessor<'a> {
                             continue;
                         }
                     };
-                    if words.is_empty() {
-                        continue;
-                    }
-                    if words[0].text == "include_check" {
-                        let ws = words[1..].iter().map(|w| w.text.as_str());
+                    let Some(first_end) = first_end else { continue };
+                    if tokens[0].text == "include_check" {
+                        let ws = tokens[1..].iter().map(|w| w.text.as_str());
                         if let Ok(c) = include::Checks::default().apply_option_words(ws) {
                             self.include_default = c;
                         }
                     }
-                    let first_end = words[0].at + words[0].len;
                     let raw = t[first_end..].trim_start_matches([' ', '\t']);
                     let raw_at = at + (t.len() - raw.len());
-                    let tokens = words
-                        .into_iter()
-                        .map(|w| Token {
-                            span: origin.span(text, at + w.at, w.len),
-                            text: w.text,
-                        })
-                        .collect();
                     self.item(Item::Line(Line {
                         words: tokens,
                         raw_args: raw.into(),

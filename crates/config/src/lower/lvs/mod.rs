@@ -674,12 +674,32 @@ pub(in crate::lower) fn parse(n: &Node, cx: &mut Cx<'_>) -> Option<VsDraft> {
     (n.block.is_some() && valid).then_some(d)
 }
 
-/// Completes a virtual server read by [`parse`].
-pub(in crate::lower) fn finish_draft(d: VsDraft, c: &mut Config, cx: &mut Cx<'_>) {
+/// Completes a virtual server read by [`parse`]; returns whether it was added.
+pub(in crate::lower) fn finish_draft(d: VsDraft, c: &mut Config, cx: &mut Cx<'_>) -> bool {
     let what = format!("virtual_server {}", d.key);
-    if let Some(vs) = finish::finish(d, c, &what, cx) {
-        c.virtual_servers.push(vs);
+    match finish::finish(d, c, &what, cx) {
+        Some(vs) => {
+            c.virtual_servers.push(vs);
+            true
+        }
+        None => false,
     }
+}
+
+/// Whether everything a virtual server refers to (its group, the track files of its
+/// FILE_CHECKs) is already defined, so it can be completed now.
+pub(in crate::lower) fn ready(d: &VsDraft, c: &Config) -> bool {
+    let group_ok = match &d.key {
+        VsKey::Group { name } => c.virtual_server_groups.iter().any(|g| &g.name == name),
+        _ => true,
+    };
+    group_ok
+        && d.real_servers.iter().all(|r| {
+            r.checkers.iter().all(|p| {
+                p.track_file()
+                    .is_none_or(|tf| c.track_files.iter().any(|f| f.name == tf))
+            })
+        })
 }
 
 pub(super) fn ssl(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
