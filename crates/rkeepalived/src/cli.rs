@@ -151,7 +151,7 @@ pub enum Command {
 
 /// Arguments of `rkeepalived genhash`, as keepalived's genhash takes them.
 #[derive(Debug, Args)]
-#[command(disable_help_flag = false)]
+#[command(disable_help_flag = true)]
 pub struct GenhashArgs {
     /// Arguments passed to genhash (-s SERVER -p PORT -u URL [-S] [-I] [-V VHOST] ...).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

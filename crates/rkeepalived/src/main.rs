@@ -16,6 +16,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    // keepalived's `-T`/`--genhash` must come first and takes genhash's own options.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if matches!(
+        args.get(1).and_then(|a| a.to_str()),
+        Some("-T" | "--genhash")
+    ) {
+        return genhash(args.into_iter().skip(2));
+    }
     let cli = Cli::parse();
     if cli.version {
         println!(
@@ -38,9 +46,8 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Some(Command::Genhash(_)) = &cli.command {
-        eprintln!("rkeepalived genhash: not yet supported in this build");
-        return ExitCode::from(2);
+    if let Some(Command::Genhash(g)) = &cli.command {
+        return genhash(g.args.iter().map(Into::into));
     }
     if let Some(log) = &cli.config_test {
         return config_test::run(&cli, log);
@@ -53,4 +60,9 @@ fn main() -> ExitCode {
          use -t to check a configuration"
     );
     ExitCode::from(2)
+}
+
+/// `rkeepalived genhash ARGS` / `rkeepalived -T ARGS`: keepalived's genhash.
+fn genhash(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    rk_checkers::genhash::main_with_args(std::iter::once("genhash".into()).chain(args))
 }
