@@ -180,12 +180,17 @@ impl DrainBook {
     /// The table to converge to: `desired` plus, for each drain still in
     /// progress, the destination (or the service with its destinations of
     /// ours) at weight 0. Drains that ended are removed and returned.
+    ///
+    /// `counts_fresh` says whether `actual`'s connection counts were just
+    /// read from the kernel. Only then can a drain end for lack of
+    /// connections: the model's counts for what we added are zeros.
     pub fn overlay<'a>(
         &mut self,
         desired: &'a DesiredTable,
         actual: &ActualTable,
         owned: &Owned,
         now: Instant,
+        counts_fresh: bool,
     ) -> (Cow<'a, DesiredTable>, Vec<(DrainKey, DrainEnd)>) {
         if self.entries.is_empty() {
             return (Cow::Borrowed(desired), Vec::new());
@@ -193,7 +198,16 @@ impl DrainBook {
         let mut table = desired.clone();
         let mut ended = Vec::new();
         self.entries.retain(|key, drain| {
-            let end = progress(key, drain, &mut table, desired, actual, owned, now);
+            let end = progress(
+                key,
+                drain,
+                &mut table,
+                desired,
+                actual,
+                owned,
+                now,
+                counts_fresh,
+            );
             if let Some(e) = end {
                 ended.push((*key, e));
             }
@@ -211,6 +225,7 @@ fn key_service(key: &DrainKey) -> ServiceKey {
 
 /// Advance one drain: `None` while it goes on (and `table` then holds it at
 /// weight 0), or how it ended.
+#[allow(clippy::too_many_arguments)]
 fn progress(
     key: &DrainKey,
     drain: &Drain,
@@ -219,6 +234,7 @@ fn progress(
     actual: &ActualTable,
     owned: &Owned,
     now: Instant,
+    counts_fresh: bool,
 ) -> Option<DrainEnd> {
     match *key {
         DrainKey::Dest(s, d) => {
@@ -239,7 +255,7 @@ fn progress(
             if !owned.has_dest(&s, &d) {
                 return Some(DrainEnd::Gone);
             }
-            if have.active_conns == 0 {
+            if counts_fresh && have.active_conns == 0 {
                 return Some(DrainEnd::Idle);
             }
             if now >= drain.deadline {
@@ -264,7 +280,7 @@ fn progress(
             if !owned.has_service(&s) {
                 return Some(DrainEnd::Gone);
             }
-            if a.dests.values().all(|d| d.active_conns == 0) {
+            if counts_fresh && a.dests.values().all(|d| d.active_conns == 0) {
                 return Some(DrainEnd::Idle);
             }
             if now >= drain.deadline {

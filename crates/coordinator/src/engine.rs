@@ -223,9 +223,9 @@ impl Engine {
         }
         let current = fresh_table.as_ref().unwrap_or(&self.actual);
         self.owned.adopt(&self.desired, current);
-        let (effective, ended) = self
-            .drains
-            .overlay(&self.desired, current, &self.owned, now);
+        let (effective, ended) =
+            self.drains
+                .overlay(&self.desired, current, &self.owned, now, kind.is_some());
         let ops = diff(&effective, current, &self.owned);
         plan.repair = if kind == Some(Observation::Periodic) && self.observed {
             // What the model says is left to do; anything beyond is drift.

@@ -139,6 +139,29 @@ fn removed_real_server_drains_until_idle() {
     assert!(e.drains().is_empty());
 }
 
+/// A reload pass planned on the model (no read) must not take the model's
+/// zero connection counts for an idle destination.
+#[test]
+fn drain_ends_idle_only_on_fresh_counts() {
+    let t0 = Instant::now();
+    let (mut e, kernel) = converged(TWO_RS, drain_policy(60), t0);
+    e.set_config(Arc::new(load(&one_rs())), drain_policy(60));
+    let plan = e.plan(t0, None);
+    assert_eq!(
+        plan.ops,
+        vec![IpvsOp::EditDest {
+            service: tcp("192.0.2.10", 80),
+            dest: dest("198.51.100.2", 0)
+        }],
+        "held at weight 0 until the kernel says it is idle"
+    );
+    e.record(&plan.ops, &ok(1));
+    let read = kernel_after(&kernel, &plan.ops);
+    let plan = e.plan(t0, Some((read, Observation::Periodic)));
+    assert_eq!(kinds(&plan.ops), ["DelDest"]);
+    assert_eq!(plan.drains_ended[0].1, DrainEnd::Idle);
+}
+
 #[test]
 fn drain_times_out() {
     let t0 = Instant::now();
