@@ -22,6 +22,7 @@ pub struct Counters {
     errors: AtomicU64,
     dumps: AtomicU64,
     dump_errors: AtomicU64,
+    drain_polls: AtomicU64,
     passes: AtomicU64,
     drains_started: AtomicU64,
     drains_ended: AtomicU64,
@@ -58,6 +59,8 @@ pub struct CounterSnapshot {
     pub dumps: u64,
     /// Reads that failed.
     pub dump_errors: u64,
+    /// Reads of the draining services' connection counts only.
+    pub drain_polls: u64,
     /// Reconcile passes.
     pub passes: u64,
     /// Drains started.
@@ -126,6 +129,10 @@ impl Counters {
         }
     }
 
+    pub(crate) fn poll(&self) {
+        bump(&self.drain_polls, 1);
+    }
+
     pub(crate) fn pass(&self) {
         bump(&self.passes, 1);
     }
@@ -153,6 +160,7 @@ impl Counters {
             errors: r(&self.errors),
             dumps: r(&self.dumps),
             dump_errors: r(&self.dump_errors),
+            drain_polls: r(&self.drain_polls),
             passes: r(&self.passes),
             drains_started: r(&self.drains_started),
             drains_ended: r(&self.drains_ended),

@@ -11,7 +11,7 @@
 //! argument.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Instant;
 
@@ -51,6 +51,26 @@ pub enum DrainEnd {
     Gone,
 }
 
+/// Whose connection counts in the table given to [`DrainBook::overlay`]
+/// were just read from the kernel. Only those can end a drain for lack of
+/// connections: the model's counts for what we added are zeros.
+#[derive(Clone, Copy, Debug)]
+pub enum CountsRead<'a> {
+    /// The whole table was read.
+    All,
+    /// Only these services' destinations were read (the drain poll).
+    Services(&'a BTreeSet<ServiceKey>),
+}
+
+impl CountsRead<'_> {
+    fn covers(&self, s: &ServiceKey) -> bool {
+        match self {
+            CountsRead::All => true,
+            CountsRead::Services(set) => set.contains(s),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Drain {
     deadline: Instant,
@@ -82,6 +102,11 @@ impl DrainBook {
     /// Whether `key` is draining.
     pub fn contains(&self, key: &DrainKey) -> bool {
         self.entries.contains_key(key)
+    }
+
+    /// The services whose connection counts the drains wait for.
+    pub fn services(&self) -> BTreeSet<ServiceKey> {
+        self.entries.keys().map(key_service).collect()
     }
 
     /// The earliest drain deadline.
@@ -117,18 +142,19 @@ impl DrainBook {
             if !back {
                 continue;
             }
-            if let Some(drain) = self.entries.remove(&key) {
-                cancelled.push(key);
-                if let (DrainKey::Service(s), Some(a), Some(c)) = (
-                    key,
-                    actual.services.get(&key_service(&key)),
-                    new.configured.get(&key_service(&key)),
-                ) {
-                    for d in a.dests.keys() {
-                        if owned.has_dest(&s, d) && !c.dests.contains(d) {
-                            self.entries.insert(DrainKey::Dest(s, *d), drain.clone());
-                            started.push(DrainKey::Dest(s, *d));
-                        }
+            let Some(drain) = self.entries.remove(&key) else {
+                continue;
+            };
+            cancelled.push(key);
+            // A service described again, with fewer destinations: those
+            // it lost keep draining, with the service's deadline.
+            if let DrainKey::Service(s) = key
+                && let (Some(a), Some(c)) = (actual.services.get(&s), new.configured.get(&s))
+            {
+                for d in a.dests.keys() {
+                    if owned.has_dest(&s, d) && !c.dests.contains(d) {
+                        self.entries.insert(DrainKey::Dest(s, *d), drain.clone());
+                        started.push(DrainKey::Dest(s, *d));
                     }
                 }
             }
@@ -180,17 +206,13 @@ impl DrainBook {
     /// The table to converge to: `desired` plus, for each drain still in
     /// progress, the destination (or the service with its destinations of
     /// ours) at weight 0. Drains that ended are removed and returned.
-    ///
-    /// `counts_fresh` says whether `actual`'s connection counts were just
-    /// read from the kernel. Only then can a drain end for lack of
-    /// connections: the model's counts for what we added are zeros.
     pub fn overlay<'a>(
         &mut self,
         desired: &'a DesiredTable,
         actual: &ActualTable,
         owned: &Owned,
         now: Instant,
-        counts_fresh: bool,
+        read: CountsRead<'_>,
     ) -> (Cow<'a, DesiredTable>, Vec<(DrainKey, DrainEnd)>) {
         if self.entries.is_empty() {
             return (Cow::Borrowed(desired), Vec::new());
@@ -198,16 +220,7 @@ impl DrainBook {
         let mut table = desired.clone();
         let mut ended = Vec::new();
         self.entries.retain(|key, drain| {
-            let end = progress(
-                key,
-                drain,
-                &mut table,
-                desired,
-                actual,
-                owned,
-                now,
-                counts_fresh,
-            );
+            let end = progress(key, drain, &mut table, desired, actual, owned, now, read);
             if let Some(e) = end {
                 ended.push((*key, e));
             }
@@ -234,7 +247,7 @@ fn progress(
     actual: &ActualTable,
     owned: &Owned,
     now: Instant,
-    counts_fresh: bool,
+    read: CountsRead<'_>,
 ) -> Option<DrainEnd> {
     match *key {
         DrainKey::Dest(s, d) => {
@@ -255,7 +268,7 @@ fn progress(
             if !owned.has_dest(&s, &d) {
                 return Some(DrainEnd::Gone);
             }
-            if counts_fresh && have.active_conns == 0 {
+            if read.covers(&s) && have.active_conns == 0 {
                 return Some(DrainEnd::Idle);
             }
             if now >= drain.deadline {
@@ -280,7 +293,7 @@ fn progress(
             if !owned.has_service(&s) {
                 return Some(DrainEnd::Gone);
             }
-            if counts_fresh && a.dests.values().all(|d| d.active_conns == 0) {
+            if read.covers(&s) && a.dests.values().all(|d| d.active_conns == 0) {
                 return Some(DrainEnd::Idle);
             }
             if now >= drain.deadline {

@@ -2,17 +2,17 @@
 //! result means, what is a drift repair. [`crate::Reconciler`] wraps it with
 //! the netlink calls; tests drive it directly with synthetic kernel results.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use rk_config::Config;
 use rk_config::model::FlushOnStop;
-use rk_ipvs::{IpvsError, IpvsOp, Timeouts};
+use rk_ipvs::{DestinationEntry, IpvsError, IpvsOp, ServiceKey, Timeouts};
 
 use crate::desired::{Desired, Inputs, Problem, desired};
 use crate::diff::diff;
-use crate::drain::{DrainBook, DrainEnd, DrainKey};
+use crate::drain::{CountsRead, DrainBook, DrainEnd, DrainKey};
 use crate::ids::{RsId, VsId};
 use crate::inputs::{Health, InstanceRole, Ownership, Policy, RsHealth};
 use crate::quorum::{QuorumEvent, QuorumStates};
@@ -78,6 +78,8 @@ pub struct Engine {
     observed: bool,
     owned: Owned,
     drains: DrainBook,
+    /// Services whose connection counts were read since the last plan.
+    counts_read: BTreeSet<ServiceKey>,
     original_timeouts: Option<Timeouts>,
 }
 
@@ -97,6 +99,7 @@ impl Engine {
             observed: false,
             owned: Owned::new(),
             drains: DrainBook::new(),
+            counts_read: BTreeSet::new(),
             original_timeouts: None,
         }
     }
@@ -199,6 +202,29 @@ impl Engine {
         &self.drains
     }
 
+    /// The services whose connection counts drains wait for: reading just
+    /// these (one destination dump each) between full reads lets a drain
+    /// end soon after its last connection without dumping the whole table.
+    pub fn draining_services(&self) -> BTreeSet<ServiceKey> {
+        self.drains.services()
+    }
+
+    /// Take the connection counts of one service's destinations, just read
+    /// from the kernel, into the model. Only counts: settings that drifted
+    /// are left for the next full read to see (and repair).
+    pub fn observe_counts(&mut self, service: ServiceKey, dests: &[DestinationEntry]) {
+        let Some(s) = self.actual.services.get_mut(&service) else {
+            return;
+        };
+        for e in dests {
+            if let Some(d) = s.dests.get_mut(&e.dest.key) {
+                d.active_conns = e.active_conns;
+                d.inactive_conns = e.inactive_conns;
+            }
+        }
+        self.counts_read.insert(service);
+    }
+
     /// Mark objects as ours from outside (e.g. a persisted list from the
     /// previous run, so its leftovers can be removed).
     pub fn owned_mut(&mut self) -> &mut Owned {
@@ -223,9 +249,13 @@ impl Engine {
         }
         let current = fresh_table.as_ref().unwrap_or(&self.actual);
         self.owned.adopt(&self.desired, current);
+        let read = match kind {
+            Some(_) => CountsRead::All,
+            None => CountsRead::Services(&self.counts_read),
+        };
         let (effective, ended) =
             self.drains
-                .overlay(&self.desired, current, &self.owned, now, kind.is_some());
+                .overlay(&self.desired, current, &self.owned, now, read);
         let ops = diff(&effective, current, &self.owned);
         plan.repair = if kind == Some(Observation::Periodic) && self.observed {
             // What the model says is left to do; anything beyond is drift.
@@ -242,6 +272,7 @@ impl Engine {
             self.actual = t;
             self.observed = true;
         }
+        self.counts_read.clear();
         plan.ops = ops;
         plan
     }

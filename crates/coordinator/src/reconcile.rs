@@ -26,7 +26,8 @@ use crate::table::ActualTable;
 /// Default reconcile period: how long drift can last (issue 7 asks ≤ 10 s).
 pub const DEFAULT_PERIOD: Duration = Duration::from_secs(5);
 
-/// How often connection counts are read while something drains.
+/// How often the connection counts of draining services are read (one
+/// destination dump per draining service, not the whole table).
 pub const DEFAULT_DRAIN_POLL: Duration = Duration::from_secs(1);
 
 /// Reconciler settings.
@@ -34,7 +35,7 @@ pub const DEFAULT_DRAIN_POLL: Duration = Duration::from_secs(1);
 pub struct ReconcilerOptions {
     /// Read the kernel's table this often and repair what drifted.
     pub period: Duration,
-    /// Read it this often while a drain is in progress.
+    /// Read the connection counts of draining services this often.
     pub drain_poll: Duration,
     /// `lvs_flush`: flush the whole table before the first pass.
     pub flush_on_start: bool,
@@ -133,6 +134,8 @@ pub struct Reconciler {
     counters: Arc<Counters>,
     /// When the table is read next; `None` = at the next pass.
     next_read: Option<Instant>,
+    /// When the draining services' counts are read next.
+    next_poll: Option<Instant>,
     observed: bool,
     last_errors: HashSet<String>,
     last_problems: Vec<Problem>,
@@ -160,6 +163,7 @@ impl Reconciler {
             opts,
             counters,
             next_read: None,
+            next_poll: None,
             observed: false,
             last_errors: HashSet::new(),
             last_problems: Vec::new(),
@@ -195,10 +199,13 @@ impl Reconciler {
     /// read or drain deadline.
     pub fn next_wakeup(&self) -> Instant {
         let now = Instant::now();
-        let read = self.next_read.unwrap_or(now);
+        let mut at = self.next_read.unwrap_or(now);
+        if !self.engine.drains().is_empty() {
+            at = at.min(self.next_poll.unwrap_or(now));
+        }
         match self.engine.drains().next_deadline() {
-            Some(d) => read.min(Instant::from_std(d)),
-            None => read,
+            Some(d) => at.min(Instant::from_std(d)),
+            None => at,
         }
     }
 
@@ -220,6 +227,9 @@ impl Reconciler {
             report.read = true;
             Some((table, kind))
         } else {
+            if !self.engine.drains().is_empty() && self.next_poll.is_none_or(|t| now >= t) {
+                self.poll_drains().await;
+            }
             None
         };
         let plan = self.engine.plan(now.into_std(), fresh);
@@ -235,9 +245,8 @@ impl Reconciler {
             self.send(retry, &mut report, &mut errors_now).await;
         }
         self.last_errors = errors_now;
-        if !self.engine.drains().is_empty() {
-            let soon = Instant::now() + self.opts.drain_poll;
-            self.next_read = Some(self.next_read.map_or(soon, |t| t.min(soon)));
+        if !self.engine.drains().is_empty() && self.next_poll.is_none_or(|t| now >= t) {
+            self.next_poll = Some(now + self.opts.drain_poll);
         }
         Ok(report)
     }
@@ -262,6 +271,18 @@ impl Reconciler {
         .await;
         self.counters.dump(result.is_ok());
         result.map_err(CoordinatorError::Read)
+    }
+
+    /// Read the connection counts of the draining services only.
+    async fn poll_drains(&mut self) {
+        for key in self.engine.draining_services() {
+            match self.ipvs.destinations(&key).await {
+                Ok(dests) => self.engine.observe_counts(key, &dests),
+                // Gone or unreadable: the next full read sees what happened.
+                Err(e) => tracing::debug!("reading the connections of {key}: {e}"),
+            }
+        }
+        self.counters.poll();
     }
 
     /// Send a plan; log it; returns whether the table must be read again.
@@ -324,15 +345,21 @@ impl Reconciler {
                 (true, false) => "gained quorum",
                 (false, false) => "lost quorum",
             };
-            tracing::info!(
-                vs = %e.vs,
-                "virtual server {}: {what} (weight {} against {}, quorum {} hysteresis {})",
-                e.vs,
-                e.weight,
-                e.threshold,
-                e.quorum,
-                e.hysteresis
-            );
+            // Start-up notices come once per virtual server (10,000 lines at
+            // scale): debug; transitions are what an operator looks for.
+            if e.initial {
+                tracing::debug!(vs = %e.vs, "virtual server {}: {what}", e.vs);
+            } else {
+                tracing::info!(
+                    vs = %e.vs,
+                    "virtual server {}: {what} (weight {} against {}, quorum {} hysteresis {})",
+                    e.vs,
+                    e.weight,
+                    e.threshold,
+                    e.quorum,
+                    e.hysteresis
+                );
+            }
         }
         // Problems come with every recomputation (every health change):
         // say them when they change.

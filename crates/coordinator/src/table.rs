@@ -307,6 +307,23 @@ impl Owned {
         self.services.len()
     }
 
+    /// Our destinations of `service`, in key order.
+    pub fn dests_of(&self, service: &ServiceKey) -> impl Iterator<Item = &DestKey> {
+        self.dests.get(service).into_iter().flatten()
+    }
+
+    /// Claim a service as ours: for a list the previous run persisted, so
+    /// its leftovers that the new configuration no longer describes are
+    /// removed instead of left as foreign.
+    pub fn claim_service(&mut self, key: ServiceKey) {
+        self.services.insert(key);
+    }
+
+    /// Claim a destination as ours (see [`Owned::claim_service`]).
+    pub fn claim_dest(&mut self, service: ServiceKey, dest: DestKey) {
+        self.dests.entry(service).or_default().insert(dest);
+    }
+
     /// Mark as ours what the configuration describes and the kernel has.
     pub fn adopt(&mut self, desired: &DesiredTable, actual: &ActualTable) {
         for (key, a) in &actual.services {

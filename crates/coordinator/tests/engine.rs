@@ -13,7 +13,9 @@ use rk_coordinator::{
     ActualTable, DrainEnd, DrainKey, Engine, InstanceRole, IpvsOp, Observation, Policy, RsHealth,
     RsId,
 };
-use rk_ipvs::{Destination, Forward, IpvsError, OpErrorKind, Service, SyncRole, Timeouts};
+use rk_ipvs::{
+    Destination, DestinationEntry, Forward, IpvsError, OpErrorKind, Service, SyncRole, Timeouts,
+};
 
 const TWO_RS: &str = r#"
 virtual_server 192.0.2.10 80 {
@@ -162,6 +164,40 @@ fn drain_ends_idle_only_on_fresh_counts() {
     assert_eq!(plan.drains_ended[0].1, DrainEnd::Idle);
 }
 
+/// Between full reads, reading only the draining service's destinations is
+/// enough to end its drain, and only its drain.
+#[test]
+fn drain_poll_reads_only_draining_services() {
+    let t0 = Instant::now();
+    let (mut e, kernel) = converged(TWO_RS, drain_policy(60), t0);
+    let key = tcp("192.0.2.10", 80);
+    e.set_config(Arc::new(load(&one_rs())), drain_policy(60));
+    let plan = e.plan(t0, None);
+    e.record(&plan.ops, &ok(plan.ops.len()));
+    assert_eq!(
+        e.draining_services().into_iter().collect::<Vec<_>>(),
+        vec![key]
+    );
+    let entry = |active| DestinationEntry {
+        dest: dest("198.51.100.2", 0),
+        active_conns: active,
+        inactive_conns: 0,
+        persistent_conns: 0,
+        stats: None,
+        stats64: None,
+    };
+    e.observe_counts(key, &[entry(2)]);
+    assert_eq!(e.plan(t0, None).ops, vec![], "still busy");
+    // Counts of another service do not count for this one.
+    e.observe_counts(tcp("192.0.2.20", 80), &[]);
+    assert_eq!(e.plan(t0, None).ops, vec![], "no fresh count for it");
+    e.observe_counts(key, &[entry(0)]);
+    let plan = e.plan(t0, None);
+    assert_eq!(kinds(&plan.ops), ["DelDest"]);
+    assert_eq!(plan.drains_ended[0].1, DrainEnd::Idle);
+    let _ = kernel;
+}
+
 #[test]
 fn drain_times_out() {
     let t0 = Instant::now();
@@ -252,6 +288,41 @@ fn removed_virtual_server_drains_then_goes() {
         Some((idle, Observation::Periodic)),
     );
     assert_eq!(plan.ops, vec![IpvsOp::DelService(key)]);
+}
+
+#[test]
+fn draining_service_back_with_other_servers_drains_only_the_lost_one() {
+    let t0 = Instant::now();
+    let (mut e, kernel) = converged(TWO_RS, drain_policy(60), t0);
+    let key = tcp("192.0.2.20", 80);
+    let without = TWO_RS
+        .split("virtual_server 192.0.2.20 80")
+        .next()
+        .expect("text")
+        .to_string();
+    e.set_config(Arc::new(load(&without)), drain_policy(60));
+    let busy = with_conns(kernel, "198.51.100.5", 1);
+    let plan = e.plan(t0, Some((busy.clone(), Observation::Periodic)));
+    e.record(&plan.ops, &ok(plan.ops.len()));
+    let busy = kernel_after(&busy, &plan.ops);
+    e.set_config(
+        Arc::new(load(&TWO_RS.replace("198.51.100.5", "198.51.100.6"))),
+        drain_policy(60),
+    );
+    let plan = e.plan(t0, Some((busy, Observation::Periodic)));
+    assert_eq!(
+        plan.ops,
+        vec![IpvsOp::AddDest {
+            service: key,
+            dest: dest("198.51.100.6", 1)
+        }],
+        "the service stays, the old server keeps draining at weight 0"
+    );
+    assert!(
+        e.drains()
+            .contains(&DrainKey::Dest(key, dk("198.51.100.5", 80)))
+    );
+    assert!(!e.drains().contains(&DrainKey::Service(key)));
 }
 
 #[test]
@@ -362,6 +433,26 @@ fn restart_adopts_what_the_configuration_describes() {
     let ops = e.shutdown_ops(FlushOnStop::No);
     assert_eq!(ops, vec![IpvsOp::DelService(tcp("192.0.2.20", 80))]);
     assert_eq!(e.shutdown_ops(FlushOnStop::All), vec![IpvsOp::Flush]);
+}
+
+/// A leftover the new configuration no longer describes is foreign, unless
+/// the daemon hands in what the previous run owned.
+#[test]
+fn claimed_leftovers_are_removed() {
+    let t0 = Instant::now();
+    let (_, kernel) = converged(TWO_RS, Policy::default(), t0);
+    let smaller = TWO_RS
+        .split("virtual_server 192.0.2.20 80")
+        .next()
+        .expect("text")
+        .to_string();
+    let mut e = Engine::new(Arc::new(load(&smaller)), Policy::default());
+    let plan = e.plan(t0, Some((kernel.clone(), Observation::First)));
+    assert_eq!(plan.ops, vec![], "not ours: left alone");
+    let mut e = Engine::new(Arc::new(load(&smaller)), Policy::default());
+    e.owned_mut().claim_service(tcp("192.0.2.20", 80));
+    let plan = e.plan(t0, Some((kernel, Observation::First)));
+    assert_eq!(plan.ops, vec![IpvsOp::DelService(tcp("192.0.2.20", 80))]);
 }
 
 #[test]

@@ -142,14 +142,17 @@ async fn scenario(suite: &Suite) -> Result<(), String> {
     let cfg_b = config(&WITH_A.replace("10.98.0.2", "10.98.0.3"))?;
     let ipvs = IpvsHandle::connect().await.map_err(|e| e.to_string())?;
     let mut probe = IpvsHandle::connect().await.map_err(|e| e.to_string())?;
+    // A period longer than the scenario: only the drain poll (which reads
+    // the draining service alone) can see the connection end.
     let opts = ReconcilerOptions {
-        period: Duration::from_secs(2),
+        period: Duration::from_secs(600),
         drain_poll: Duration::from_millis(500),
         ..ReconcilerOptions::default()
     };
     let r = Reconciler::start(ipvs, Engine::new(cfg_a, policy.clone()), opts)
         .await
         .map_err(|e| e.to_string())?;
+    let counters = r.counters();
     let (tx, rx) = mpsc::channel(8);
     let task = tokio::task::spawn_local(r.run(rx, None));
 
@@ -226,6 +229,10 @@ async fn scenario(suite: &Suite) -> Result<(), String> {
     .await
     .map_err(|e| format!("not deleted after its connection closed: {e}"))?;
     suite.figure("drain_delete_after_close_ms", ms(t));
+    let c = counters.snapshot();
+    if c.dumps != 1 || c.drain_polls == 0 || c.repairs != 0 {
+        return Err(format!("expected one full read and drain polls: {c:?}"));
+    }
 
     tx.send(Input::Shutdown { keep_rules: false })
         .await
