@@ -55,6 +55,10 @@
 //! # let _ = (report, counters); Ok(()) }
 //! ```
 //!
+//! `examples/plan.rs` is a dry run: the operations a configuration gives on
+//! an empty table, for chosen VRRP states and failed real servers (no IPVS
+//! needed): `cargo run -p rk-coordinator --example plan -- CONF --master VI_1`.
+//!
 //! ## Where the rules live ([`RulesMode`])
 //!
 //! * **Rules follow the VIP** (default): a `virtual_server IP PORT` whose
