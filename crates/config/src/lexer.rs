@@ -205,7 +205,7 @@ fn bare(i: &[u8]) -> IResult<&[u8], &[u8]> {
 
 /// Splits a piece of text into words, the way keepalived's `alloc_strvec` does.
 pub fn tokenize(text: &str) -> Result<Vec<Word>, LexError> {
-    tokenize_with(text, |at, len, text| Word { at, len, text })
+    tokenize_with(text, |at, len, text| Word { at, len, text }).map(|w| w.into_vec())
 }
 
 /// Like [`tokenize`], building each word with `f(offset, length as written, value)`
@@ -213,9 +213,9 @@ pub fn tokenize(text: &str) -> Result<Vec<Word>, LexError> {
 pub fn tokenize_with<T>(
     text: &str,
     mut f: impl FnMut(usize, usize, compact_str::CompactString) -> T,
-) -> Result<Vec<T>, LexError> {
+) -> Result<smallvec::SmallVec<[T; 3]>, LexError> {
     let bytes = text.as_bytes();
-    let mut words = Vec::with_capacity(4);
+    let mut words = smallvec::SmallVec::new();
     let mut rest = bytes;
     loop {
         let (r, _) = blanks(rest).unwrap_or((rest, &[]));

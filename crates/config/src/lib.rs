@@ -176,13 +176,13 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Loaded, Re
     load(opts, |p| p.run_text(name, text))
 }
 
-/// Top-level statements handed from the reading thread to the lowering thread at once.
-const BATCH: usize = 256;
+/// Lines handed from the reading thread to the lowering thread at once.
+const BATCH: usize = 1024;
 
-/// Reads and lowers at the same time: the preprocessor runs on this thread and hands
-/// finished top-level statements, in batches, to a second thread that lowers each one
-/// and drops it. A large configuration's syntax tree therefore never exists whole, and
-/// the two halves of the work use two cores.
+/// Reads and lowers at the same time: the preprocessor runs on this thread and hands its
+/// lines, in batches, to a second thread that builds the tree, lowers each top-level
+/// statement as soon as it is complete, and drops it. A large configuration's syntax
+/// tree therefore never exists whole, and the two halves of the work use two cores.
 fn load(
     opts: &LoadOptions,
     read: impl FnOnce(preprocess::Preprocessor<'_>),
@@ -191,22 +191,31 @@ fn load(
     let mut diags = Diagnostics::new();
     let lenient = opts.lenient;
     let (config, lower_diags) = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<tree::Node>>(16);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<tree::Item>>(16);
         let lowering = scope.spawn(move || {
+            let mut tree = tree::TreeBuilder::new();
             let mut lowering = lower::Lowering::new(lenient);
             let mut diags = Diagnostics::new();
+            let mut done = Vec::new();
             for batch in rx {
-                for n in batch {
-                    lowering.node(n, &mut diags);
+                for item in batch {
+                    tree.push(item, &mut diags, &mut done);
+                    for n in done.drain(..) {
+                        lowering.node(n, &mut diags);
+                    }
                 }
+            }
+            tree.finish(&mut diags, &mut done);
+            for n in done.drain(..) {
+                lowering.node(n, &mut diags);
             }
             let config = lowering.finish(&mut diags);
             (config, diags)
         });
         let mut batch = Vec::with_capacity(BATCH);
         {
-            let mut sink = |n: tree::Node, _: &mut Diagnostics| {
-                batch.push(n);
+            let mut sink = |item: tree::Item| {
+                batch.push(item);
                 if batch.len() == BATCH {
                     // The receiver only goes away if it panicked; join() reports that.
                     let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));

@@ -3,6 +3,10 @@
 //! `lower` module gives the tree its meaning.
 
 use compact_str::CompactString;
+use smallvec::SmallVec;
+
+/// The arguments of a statement: most have one or two, kept inline.
+pub type Args = SmallVec<[Token; 2]>;
 
 use crate::diag::{DiagKind, Diagnostics};
 use crate::source::Span;
@@ -29,7 +33,7 @@ pub struct Node {
     /// The first word.
     pub keyword: Token,
     /// The other words.
-    pub args: Vec<Token>,
+    pub args: Args,
     /// The text after the keyword as written, for keywords that re-read it with shell
     /// quoting (scripts).
     pub raw_args: CompactString,
@@ -80,7 +84,7 @@ impl Node {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
     /// The words; never empty.
-    pub words: Vec<Token>,
+    pub words: SmallVec<[Token; 3]>,
     /// The text after the first word, as written.
     pub raw_args: CompactString,
     /// Where that text starts.

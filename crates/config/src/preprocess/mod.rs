@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::lexer::{self, Piece};
 use crate::source::{FileId, SourceMap, Span};
-use crate::tree::{Item, Line, Node, Token, TreeBuilder};
+use crate::tree::{Item, Line, Token};
 
 pub use include::Checks as IncludeChecks;
 
@@ -88,19 +88,18 @@ struct PendingDef {
     lines: Vec<String>,
 }
 
-/// Where finished top-level statements go, with the diagnostics to report into.
-pub type NodeSink<'a> = dyn FnMut(Node, &mut Diagnostics) + 'a;
+/// Where the lines and braces go, in order (usually a [`crate::tree::TreeBuilder`],
+/// possibly on another thread).
+pub type ItemSink<'a> = dyn FnMut(Item) + 'a;
 
-/// Turns configuration files into top-level statements, handed to a sink one by one as
-/// soon as each is complete.
+/// Turns configuration files into lines of words and braces, handed to a sink as they
+/// are produced.
 pub struct Preprocessor<'a> {
     sources: &'a mut SourceMap,
     diags: &'a mut Diagnostics,
     config_id: String,
     defs: defs::Defs,
-    tree: TreeBuilder,
-    done: Vec<Node>,
-    sink: &'a mut NodeSink<'a>,
+    sink: &'a mut ItemSink<'a>,
     /// Canonical paths of the files being read, innermost last.
     stack: Vec<PathBuf>,
     include_default: include::Checks,
@@ -126,15 +125,13 @@ impl<'a> Preprocessor<'a> {
         diags: &'a mut Diagnostics,
         config_id: &str,
         random_seed: u64,
-        sink: &'a mut NodeSink<'a>,
+        sink: &'a mut ItemSink<'a>,
     ) -> Self {
         Preprocessor {
             sources,
             diags,
             config_id: config_id.to_string(),
             defs: defs::Defs::new(config_id, random_seed),
-            tree: TreeBuilder::new(),
-            done: Vec::new(),
             sink,
             stack: Vec::new(),
             include_default: include::Checks::STRICT_DEFAULT,
@@ -155,7 +152,6 @@ impl<'a> Preprocessor<'a> {
     /// Reads `path` and everything it includes.
     pub fn run(mut self, path: &Path) {
         self.file(path, None);
-        self.end();
     }
 
     /// Reads configuration text that did not come from a file (tests, fuzzing).
@@ -164,25 +160,10 @@ impl<'a> Preprocessor<'a> {
         self.pwd = ".".into();
         self.lines(id, text);
         self.sources.set_text(id, text.to_string());
-        self.end();
-    }
-
-    fn end(&mut self) {
-        self.tree.finish(self.diags, &mut self.done);
-        self.drain();
     }
 
     fn item(&mut self, item: Item) {
-        self.tree.push(item, self.diags, &mut self.done);
-        if !self.done.is_empty() {
-            self.drain();
-        }
-    }
-
-    fn drain(&mut self) {
-        for n in self.done.drain(..) {
-            (self.sink)(n, self.diags);
-        }
+        (self.sink)(item);
     }
 
     fn file(&mut self, path: &Path, included_at: Option<Span>) {
