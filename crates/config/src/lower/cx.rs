@@ -260,31 +260,20 @@ impl Cx<'_> {
 
     /// An unsigned integer in `min..=max`.
     pub fn uint(&mut self, t: &Token, min: u64, max: u64, what: &str) -> Option<u64> {
-        match t.text.parse::<u64>() {
-            Ok(v) if (min..=max).contains(&v) => Some(v),
-            Ok(_) => {
-                self.error(
-                    DiagKind::Value,
-                    t.span,
-                    format!("{what} {} is out of range: must be {min} to {max}", t.text),
-                );
-                None
-            }
-            Err(_) => {
-                self.error(
-                    DiagKind::Value,
-                    t.span,
-                    format!("{what} '{}' is not a whole number ({min} to {max})", t.text),
-                );
-                None
-            }
-        }
+        self.ranged(t, min, max, what)
     }
 
     /// A signed integer in `min..=max`.
     pub fn int(&mut self, t: &Token, min: i64, max: i64, what: &str) -> Option<i64> {
-        match t.text.parse::<i64>() {
-            Ok(v) if (min..=max).contains(&v) => Some(v),
+        self.ranged(t, min, max, what)
+    }
+
+    fn ranged<N>(&mut self, t: &Token, min: N, max: N, what: &str) -> Option<N>
+    where
+        N: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        match t.text.parse::<N>() {
+            Ok(v) if v >= min && v <= max => Some(v),
             Ok(_) => {
                 self.error(
                     DiagKind::Value,

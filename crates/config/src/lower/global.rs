@@ -1,6 +1,5 @@
 //! `global_defs` and the top-level process keywords.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use super::cx::{Cx, Kw};
@@ -12,14 +11,6 @@ use crate::tree::Node;
 const SEC: Duration = Duration::from_secs(1);
 const DAY: Duration = Duration::from_secs(86_400);
 const MAX_TIMER: Duration = Duration::from_secs(u32::MAX as u64);
-
-fn flag(set: fn(&mut GlobalDefs, bool)) -> impl Fn(&mut GlobalDefs, &Node, &mut Cx<'_>) {
-    move |g, n, cx| {
-        if let Some(v) = cx.flag(n) {
-            set(g, v)
-        }
-    }
-}
 
 macro_rules! flag {
     ($field:ident) => {
@@ -630,10 +621,6 @@ pub(super) fn table() -> &'static [Kw<GlobalDefs>] {
         for name in TUNING {
             t.push(Kw::once(name, tuning));
         }
-        for proc_ in ["vrrp", "checker", "bfd"] {
-            let _ = proc_;
-        }
-        let _ = flag;
         t
     })
 }
@@ -760,5 +747,4 @@ pub(super) fn finish(g: &mut GlobalDefs, cx: &mut Cx<'_>, span: Option<crate::so
             ),
         );
     }
-    let _: Option<IpAddr> = None;
 }
