@@ -154,7 +154,7 @@ async fn scenario(suite: &Suite) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let counters = r.counters();
     let (tx, rx) = mpsc::channel(8);
-    let task = tokio::task::spawn_local(r.run(rx, None));
+    let task = tokio::spawn(r.run(rx, None));
 
     let vs = ServiceKey::Tuple {
         proto: Protocol::Tcp,

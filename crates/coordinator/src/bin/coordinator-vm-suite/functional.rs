@@ -233,7 +233,7 @@ pub async fn run(suite: &mut Suite) {
     let Ctx { r, mut probe, .. } = cx;
     let counters = r.counters();
     let (tx, rx) = mpsc::channel(16);
-    let task = tokio::task::spawn_local(r.run(rx, None));
+    let task = tokio::spawn(r.run(rx, None));
     suite.check(
         "drift repaired within one period (ipvsadm -d, -e, -D)",
         drift(suite, &mut probe, &counters).await,

@@ -66,10 +66,7 @@ fn main() -> ExitCode {
         }
     };
     let mut suite = Suite::default();
-    // A LocalSet: the reconciler's `run` loop is spawned next to the checks
-    // (rk-ipvs's dump future is not `Send` at the moment).
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async {
+    rt.block_on(async {
         functional::run(&mut suite).await;
         drain::run(&mut suite).await;
         scale::run(&mut suite).await;
