@@ -50,8 +50,16 @@ pub enum DestAttr {
 impl DestAttr {
     /// Parse one destination attribute.
     pub fn parse(buf: &NlaBuffer<&[u8]>) -> Result<Self, DecodeError> {
-        let v = buf.value();
-        Ok(match buf.kind() {
+        match DestAttr::parse_known(buf.kind(), buf.value())? {
+            Some(attr) => Ok(attr),
+            None => Ok(DestAttr::Other(DefaultNla::parse(buf)?)),
+        }
+    }
+
+    /// Parse an attribute of a kind this crate knows; `None` for the others
+    /// (which [`DestAttr::parse`] keeps as `Other`, and never fails on).
+    pub(crate) fn parse_known(kind: u16, v: &[u8]) -> Result<Option<Self>, DecodeError> {
+        Ok(Some(match kind {
             IPVS_DEST_ATTR_ADDR => DestAttr::Addr(InetAddr::parse(v)?),
             IPVS_DEST_ATTR_PORT => DestAttr::Port(parse_u16_be(v)?),
             IPVS_DEST_ATTR_FWD_METHOD => DestAttr::FwdMethod(parse_u32(v)?),
@@ -67,8 +75,8 @@ impl DestAttr {
             IPVS_DEST_ATTR_TUN_TYPE => DestAttr::TunType(parse_u8(v)?),
             IPVS_DEST_ATTR_TUN_PORT => DestAttr::TunPort(parse_u16_be(v)?),
             IPVS_DEST_ATTR_TUN_FLAGS => DestAttr::TunFlags(parse_u16(v)?),
-            _ => DestAttr::Other(DefaultNla::parse(buf)?),
-        })
+            _ => return Ok(None),
+        }))
     }
 }
 

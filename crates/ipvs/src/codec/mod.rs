@@ -22,7 +22,8 @@ pub use service::{SvcAttr, SvcFlagsAttr};
 pub use stats::StatsAttr;
 
 use netlink_packet_core::{
-    DecodeError, Emitable, ErrorContext, NlasIterator, ParseableParametrized,
+    DecodeError, Emitable, ErrorContext, NLA_ALIGNTO, NLA_HEADER_SIZE, NLA_TYPE_MASK, NlasIterator,
+    ParseableParametrized,
 };
 use netlink_packet_generic::{GenlFamily, GenlHeader};
 
@@ -194,6 +195,57 @@ pub(crate) fn parse_nested<T>(
         .map(|nla| nla.and_then(|nla| parse(&nla)))
         .collect::<Result<Vec<_>, _>>()
         .context(what)
+}
+
+/// One attribute as [`walk`] yields it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawAttr<'a> {
+    /// Its type, without the `NLA_F_NESTED` / `NLA_F_NET_BYTEORDER` flags
+    /// (as `NlaBuffer::kind`).
+    pub kind: u16,
+    /// Its value, without padding.
+    pub value: &'a [u8],
+    /// The whole attribute, header included, without padding.
+    pub raw: &'a [u8],
+}
+
+/// The attributes of `buf`, as `NlasIterator` reads them: the same checks
+/// (header present, length at least the header, within the buffer), the
+/// same end after the first malformed one, the same alignment. It reads
+/// each header once; `NlaBuffer` re-reads and re-checks the header on every
+/// accessor, which made up a good part of decoding a large dump.
+pub(crate) fn walk(buf: &[u8]) -> impl Iterator<Item = Result<RawAttr<'_>, DecodeError>> {
+    let mut rest = buf;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let header = match rest {
+            [l0, l1, t0, t1, ..] => Some((
+                usize::from(u16::from_ne_bytes([*l0, *l1])),
+                u16::from_ne_bytes([*t0, *t1]),
+            )),
+            _ => None,
+        };
+        let attr = match header {
+            Some((len, kind)) if (NLA_HEADER_SIZE..=rest.len()).contains(&len) => RawAttr {
+                kind: kind & NLA_TYPE_MASK,
+                value: &rest[NLA_HEADER_SIZE..len],
+                raw: &rest[..len],
+            },
+            _ => {
+                let len = rest.len();
+                rest = &[];
+                return Some(Err(DecodeError::from(format!(
+                    "malformed attribute header in the last {len} bytes"
+                ))));
+            }
+        };
+        rest = rest
+            .get(attr.raw.len().next_multiple_of(NLA_ALIGNTO)..)
+            .unwrap_or_default();
+        Some(Ok(attr))
+    })
 }
 
 /// Length of a NUL-terminated string attribute value, as `nla_put_string` writes it.

@@ -55,8 +55,16 @@ pub enum SvcAttr {
 impl SvcAttr {
     /// Parse one service attribute.
     pub fn parse(buf: &NlaBuffer<&[u8]>) -> Result<Self, DecodeError> {
-        let v = buf.value();
-        Ok(match buf.kind() {
+        match SvcAttr::parse_known(buf.kind(), buf.value())? {
+            Some(attr) => Ok(attr),
+            None => Ok(SvcAttr::Other(DefaultNla::parse(buf)?)),
+        }
+    }
+
+    /// Parse an attribute of a kind this crate knows; `None` for the others
+    /// (which [`SvcAttr::parse`] keeps as `Other`, and never fails on).
+    pub(crate) fn parse_known(kind: u16, v: &[u8]) -> Result<Option<Self>, DecodeError> {
+        Ok(Some(match kind {
             IPVS_SVC_ATTR_AF => SvcAttr::Af(parse_u16(v)?),
             IPVS_SVC_ATTR_PROTOCOL => SvcAttr::Protocol(parse_u16(v)?),
             IPVS_SVC_ATTR_ADDR => SvcAttr::Addr(InetAddr::parse(v)?),
@@ -80,8 +88,8 @@ impl SvcAttr {
             IPVS_SVC_ATTR_STATS => SvcAttr::Stats(parse_stats(v, "IPVS_SVC_ATTR_STATS")?),
             IPVS_SVC_ATTR_PE_NAME => SvcAttr::PeName(parse_string(v)?),
             IPVS_SVC_ATTR_STATS64 => SvcAttr::Stats64(parse_stats(v, "IPVS_SVC_ATTR_STATS64")?),
-            _ => SvcAttr::Other(DefaultNla::parse(buf)?),
-        })
+            _ => return Ok(None),
+        }))
     }
 }
 

@@ -40,17 +40,24 @@ pub enum StatsAttr {
 impl StatsAttr {
     /// Parse one counter; its width comes from the attribute length.
     pub fn parse(buf: &NlaBuffer<&[u8]>) -> Result<Self, DecodeError> {
-        let kind = buf.kind();
-        if !(IPVS_STATS_ATTR_CONNS..=IPVS_STATS_ATTR_OUTBPS).contains(&kind) {
-            return Ok(StatsAttr::Other(DefaultNla::parse(buf)?));
+        match StatsAttr::parse_known(buf.kind(), buf.value())? {
+            Some(attr) => Ok(attr),
+            None => Ok(StatsAttr::Other(DefaultNla::parse(buf)?)),
         }
-        let v = buf.value();
+    }
+
+    /// Parse a counter of a kind this crate knows; `None` for the others
+    /// (which [`StatsAttr::parse`] keeps as `Other`, and never fails on).
+    pub(crate) fn parse_known(kind: u16, v: &[u8]) -> Result<Option<Self>, DecodeError> {
+        if !(IPVS_STATS_ATTR_CONNS..=IPVS_STATS_ATTR_OUTBPS).contains(&kind) {
+            return Ok(None);
+        }
         let n = match v.len() {
             4 => u64::from(u32::from_ne_bytes([v[0], v[1], v[2], v[3]])),
             8 => u64::from_ne_bytes([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]]),
             len => return Err(DecodeError::invalid_number(8, len)),
         };
-        Ok(match kind {
+        Ok(Some(match kind {
             IPVS_STATS_ATTR_CONNS => StatsAttr::Conns(n),
             IPVS_STATS_ATTR_INPKTS => StatsAttr::InPkts(n),
             IPVS_STATS_ATTR_OUTPKTS => StatsAttr::OutPkts(n),
@@ -61,7 +68,7 @@ impl StatsAttr {
             IPVS_STATS_ATTR_OUTPPS => StatsAttr::OutPps(n),
             IPVS_STATS_ATTR_INBPS => StatsAttr::InBps(n),
             _ => StatsAttr::OutBps(n),
-        })
+        }))
     }
 
     fn kind_and_value(&self) -> Option<(u16, u64)> {

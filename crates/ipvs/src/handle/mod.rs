@@ -1,7 +1,10 @@
 //! The async handle: the one owner of the kernel's IPVS table.
 
+mod dump;
 mod socket;
 pub(crate) mod wire;
+
+use std::fmt;
 
 use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 
@@ -27,7 +30,8 @@ pub struct DumpedService {
     pub dests: Vec<DestinationEntry>,
 }
 
-/// An async handle on the kernel's IPVS table (one generic-netlink socket).
+/// An async handle on the kernel's IPVS table: one generic-netlink socket,
+/// plus a short-lived one for each service dump (see [`IpvsHandle::services`]).
 ///
 /// Methods take `&mut self`: requests on one socket are strictly ordered, and
 /// the coordinator is the single caller (dump → diff → apply).
@@ -189,6 +193,24 @@ impl IpvsHandle {
         dump: bool,
         op: &str,
     ) -> Result<Vec<Vec<u8>>, IpvsError> {
+        let mut out = Vec::new();
+        self.exchange(msg, dump, op, |bytes| {
+            out.push(bytes.to_vec());
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Send one request on the handle's socket and hand each family message
+    /// of its reply to `each`, within one [`REPLY_TIMEOUT`].
+    async fn exchange(
+        &mut self,
+        msg: &IpvsMessage,
+        dump: bool,
+        op: &(impl fmt::Display + ?Sized),
+        each: impl FnMut(&[u8]) -> Result<(), IpvsError>,
+    ) -> Result<(), IpvsError> {
         let seq = self.sock.next_seq(1);
         let flags = if dump {
             NLM_F_REQUEST | NLM_F_DUMP
@@ -197,54 +219,13 @@ impl IpvsHandle {
         };
         let mut buf = Vec::new();
         frame(&mut buf, msg, self.family, flags, seq);
-        self.sock.send(&buf, op).await?;
-        let mut out = Vec::new();
-        let mut status: Option<Result<(), IpvsError>> = None;
         let family = self.family;
         let sock = &mut self.sock;
-        let received = tokio::time::timeout(REPLY_TIMEOUT, async {
-            while status.is_none() {
-                sock.recv_with(op, |reply| {
-                    match reply {
-                        Reply::Data {
-                            seq: s,
-                            msg_type,
-                            bytes,
-                        } if s == seq && msg_type == family => {
-                            out.push(bytes.to_vec());
-                        }
-                        Reply::Error {
-                            seq: s,
-                            errno,
-                            extack,
-                        } if s == seq => {
-                            status = Some(errno_result(op, errno, extack));
-                            return Ok(false);
-                        }
-                        Reply::Done { seq: s, errno } if s == seq => {
-                            status = Some(errno_result(op, errno, None));
-                            return Ok(false);
-                        }
-                        _ => {}
-                    }
-                    Ok(true)
-                })
-                .await?;
-            }
-            Ok::<(), IpvsError>(())
+        within_timeout(op, async {
+            sock.send(&buf, op).await?;
+            receive_reply(sock, family, seq, op, each).await
         })
-        .await;
-        match received {
-            Err(_) => {
-                return Err(IpvsError::Unknown {
-                    op: op.to_owned(),
-                    reason: "no reply from the kernel".into(),
-                });
-            }
-            Ok(Err(e)) => return Err(e),
-            Ok(Ok(())) => {}
-        }
-        status.unwrap_or(Ok(())).map(|()| out)
+        .await
     }
 
     async fn request(
@@ -265,19 +246,6 @@ impl IpvsHandle {
             .collect()
     }
 
-    /// All services (one dump), without destinations.
-    pub async fn services(&mut self) -> Result<Vec<ServiceEntry>, IpvsError> {
-        let op = "dump services";
-        let replies = self
-            .request(IpvsMessage::new(IpvsCmd::GetService, vec![]), true, op)
-            .await?;
-        replies
-            .iter()
-            .filter_map(|m| service_attrs(m))
-            .map(|a| ServiceEntry::from_attrs(a).map_err(model(op)))
-            .collect()
-    }
-
     /// One service, or `None` if it does not exist.
     pub async fn service(&mut self, key: &ServiceKey) -> Result<Option<ServiceEntry>, IpvsError> {
         let op = format!("get service {key}");
@@ -293,39 +261,6 @@ impl IpvsHandle {
             }) => Ok(None),
             Err(e) => Err(e),
         }
-    }
-
-    /// The destinations of one service (one dump).
-    pub async fn destinations(
-        &mut self,
-        key: &ServiceKey,
-    ) -> Result<Vec<DestinationEntry>, IpvsError> {
-        let op = format!("dump destinations of {key}");
-        let msg = IpvsMessage::new(IpvsCmd::GetDest, vec![IpvsAttr::Service(key.to_attrs())]);
-        let replies = self.request(msg, true, &op).await?;
-        let family = key.family();
-        let mut dests = Vec::with_capacity(replies.len());
-        for m in &replies {
-            for a in &m.attrs {
-                if let IpvsAttr::Dest(d) = a {
-                    dests.push(DestinationEntry::from_attrs(d, family).map_err(model(&op))?);
-                }
-            }
-        }
-        Ok(dests)
-    }
-
-    /// The whole table: every service with its destinations. One service
-    /// dump, then one destination dump per service (the kernel has no
-    /// all-destinations dump, and a netlink socket runs one dump at a time).
-    pub async fn dump(&mut self) -> Result<Vec<DumpedService>, IpvsError> {
-        let services = self.services().await?;
-        let mut out = Vec::with_capacity(services.len());
-        for service in services {
-            let dests = self.destinations(&service.service.key).await?;
-            out.push(DumpedService { service, dests });
-        }
-        Ok(out)
     }
 
     /// Running sync daemons.
@@ -373,23 +308,95 @@ fn service_attrs(m: &IpvsMessage) -> Option<&[crate::codec::SvcAttr]> {
     })
 }
 
-fn errno_result(op: &str, errno: i32, extack: Option<String>) -> Result<(), IpvsError> {
+/// Run `work` (a request and its reply) within one [`REPLY_TIMEOUT`].
+async fn within_timeout<T>(
+    op: &(impl fmt::Display + ?Sized),
+    work: impl Future<Output = Result<T, IpvsError>>,
+) -> Result<T, IpvsError> {
+    tokio::time::timeout(REPLY_TIMEOUT, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(IpvsError::Unknown {
+                op: op.to_string(),
+                reason: "no reply from the kernel".into(),
+            })
+        })
+}
+
+/// Receive the reply to request `seq` on `sock`, handing each message of
+/// the family to `each`, up to the `NLMSG_DONE` or ack that ends it; returns
+/// the kernel's status. An error from `each` is returned only once the
+/// reply is complete, so no dump is left running on the socket (the kernel
+/// would refuse the next one with `EBUSY`). Replies to other sequence
+/// numbers are stale (an abandoned request) and skipped.
+async fn receive_reply(
+    sock: &mut Socket,
+    family: u16,
+    seq: u32,
+    op: &(impl fmt::Display + ?Sized),
+    mut each: impl FnMut(&[u8]) -> Result<(), IpvsError>,
+) -> Result<(), IpvsError> {
+    let mut status: Option<Result<(), IpvsError>> = None;
+    let mut failed: Option<IpvsError> = None;
+    while status.is_none() {
+        sock.recv_with(op, |reply| {
+            match reply {
+                Reply::Data {
+                    seq: s,
+                    msg_type,
+                    bytes,
+                } if s == seq && msg_type == family && failed.is_none() => {
+                    // After a failure the rest of the reply is drained unread.
+                    failed = each(bytes).err();
+                }
+                Reply::Error {
+                    seq: s,
+                    errno,
+                    extack,
+                } if s == seq => {
+                    status = Some(errno_result(op, errno, extack));
+                    return Ok(false);
+                }
+                Reply::Done { seq: s, errno } if s == seq => {
+                    status = Some(errno_result(op, errno, None));
+                    return Ok(false);
+                }
+                _ => {}
+            }
+            Ok(true)
+        })
+        .await?;
+    }
+    match (status, failed) {
+        (Some(Err(e)), _) | (_, Some(e)) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn errno_result(
+    op: &(impl fmt::Display + ?Sized),
+    errno: i32,
+    extack: Option<String>,
+) -> Result<(), IpvsError> {
+    if errno == 0 {
+        return Ok(());
+    }
+    let op = op.to_string();
     match errno {
-        0 => Ok(()),
         1 => Err(IpvsError::Op {
-            op: op.to_owned(),
+            op,
             kind: crate::OpErrorKind::Permission,
         }),
         3 => Err(IpvsError::Op {
-            op: op.to_owned(),
+            op,
             kind: crate::OpErrorKind::ServiceNotFound,
         }),
         22 => Err(IpvsError::Op {
-            op: op.to_owned(),
+            op,
             kind: crate::OpErrorKind::Invalid(extack),
         }),
         e => Err(IpvsError::Op {
-            op: op.to_owned(),
+            op,
             kind: crate::OpErrorKind::Errno(e),
         }),
     }

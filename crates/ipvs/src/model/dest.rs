@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use super::{Family, Stats, find, require};
+use super::{Family, Stats, first};
 use crate::codec::*;
 use crate::error::ModelError;
 
@@ -195,96 +195,117 @@ impl DestinationEntry {
         attrs: &[DestAttr],
         service_family: Family,
     ) -> Result<DestinationEntry, ModelError> {
-        let u32_of = |pick: fn(&DestAttr) -> Option<u32>| find(attrs, pick).unwrap_or(0);
-        let af = find(attrs, |a| match a {
-            DestAttr::AddrFamily(v) => Some(*v),
-            _ => None,
-        })
-        .map(Family::from_af)
-        .transpose()?
-        .unwrap_or(service_family);
-        let raw = require(attrs, "IPVS_DEST_ATTR_ADDR", |a| match a {
-            DestAttr::Addr(v) => Some(*v),
-            _ => None,
-        })?;
+        let mut fields = DestFields::default();
+        for a in attrs {
+            fields.take(a);
+        }
+        fields.finish(service_family)
+    }
+}
+
+/// The attributes of one destination reply, gathered one at a time so the
+/// dump can read them straight off the wire without building a
+/// `Vec<DestAttr>` first; [`DestinationEntry::from_attrs`] goes through the
+/// same code, so both readings agree. The first occurrence of an attribute
+/// wins, later duplicates are ignored.
+#[derive(Default)]
+pub(crate) struct DestFields {
+    af: Option<u16>,
+    addr: Option<InetAddr>,
+    port: Option<u16>,
+    method: Option<u32>,
+    weight: Option<u32>,
+    u_thresh: Option<u32>,
+    l_thresh: Option<u32>,
+    active: Option<u32>,
+    inactive: Option<u32>,
+    persistent: Option<u32>,
+    tun_type: Option<u8>,
+    tun_port: Option<u16>,
+    tun_flags: Option<u16>,
+    stats: Option<Stats>,
+    stats64: Option<Stats>,
+}
+
+impl DestFields {
+    /// Note one attribute.
+    pub(crate) fn take(&mut self, a: &DestAttr) {
+        match a {
+            DestAttr::Addr(v) => first(&mut self.addr, *v),
+            DestAttr::Port(v) => first(&mut self.port, *v),
+            DestAttr::FwdMethod(v) => first(&mut self.method, *v),
+            DestAttr::Weight(v) => first(&mut self.weight, *v),
+            DestAttr::UThresh(v) => first(&mut self.u_thresh, *v),
+            DestAttr::LThresh(v) => first(&mut self.l_thresh, *v),
+            DestAttr::ActiveConns(v) => first(&mut self.active, *v),
+            DestAttr::InactConns(v) => first(&mut self.inactive, *v),
+            DestAttr::PersistConns(v) => first(&mut self.persistent, *v),
+            DestAttr::AddrFamily(v) => first(&mut self.af, *v),
+            DestAttr::TunType(v) => first(&mut self.tun_type, *v),
+            DestAttr::TunPort(v) => first(&mut self.tun_port, *v),
+            DestAttr::TunFlags(v) => first(&mut self.tun_flags, *v),
+            DestAttr::Stats(s) => self.take_stats(false, Stats::from_attrs(s)),
+            DestAttr::Stats64(s) => self.take_stats(true, Stats::from_attrs(s)),
+            DestAttr::Other(_) => {}
+        }
+    }
+
+    /// Note a stats nest (`wide`: `IPVS_DEST_ATTR_STATS64`).
+    pub(crate) fn take_stats(&mut self, wide: bool, stats: Stats) {
+        let slot = if wide {
+            &mut self.stats64
+        } else {
+            &mut self.stats
+        };
+        first(slot, stats);
+    }
+
+    /// The destination, or which required attribute is missing or wrong.
+    pub(crate) fn finish(self, service_family: Family) -> Result<DestinationEntry, ModelError> {
+        let af = self
+            .af
+            .map(Family::from_af)
+            .transpose()?
+            .unwrap_or(service_family);
+        let raw = self
+            .addr
+            .ok_or(ModelError::Missing("IPVS_DEST_ATTR_ADDR"))?;
         let addr = raw
             .to_ip(af.to_af())
             .ok_or(ModelError::UnknownFamily(af.to_af()))?;
-        let port = require(attrs, "IPVS_DEST_ATTR_PORT", |a| match a {
-            DestAttr::Port(v) => Some(*v),
-            _ => None,
-        })?;
-        let method = require(attrs, "IPVS_DEST_ATTR_FWD_METHOD", |a| match a {
-            DestAttr::FwdMethod(v) => Some(*v),
-            _ => None,
-        })?;
+        let port = self
+            .port
+            .ok_or(ModelError::Missing("IPVS_DEST_ATTR_PORT"))?;
+        let method = self
+            .method
+            .ok_or(ModelError::Missing("IPVS_DEST_ATTR_FWD_METHOD"))?;
         let forward = match method & IP_VS_CONN_F_FWD_MASK {
             IP_VS_CONN_F_MASQ => Forward::Masq,
             IP_VS_CONN_F_LOCALNODE => Forward::Local,
             IP_VS_CONN_F_TUNNEL => Forward::Tunnel {
                 tun_type: TunnelType::from_number(
-                    find(attrs, |a| match a {
-                        DestAttr::TunType(v) => Some(*v),
-                        _ => None,
-                    })
-                    .unwrap_or(IP_VS_CONN_F_TUNNEL_TYPE_IPIP),
+                    self.tun_type.unwrap_or(IP_VS_CONN_F_TUNNEL_TYPE_IPIP),
                 ),
-                port: find(attrs, |a| match a {
-                    DestAttr::TunPort(v) => Some(*v),
-                    _ => None,
-                })
-                .unwrap_or(0),
-                flags: TunnelFlags(
-                    find(attrs, |a| match a {
-                        DestAttr::TunFlags(v) => Some(*v),
-                        _ => None,
-                    })
-                    .unwrap_or(0),
-                ),
+                port: self.tun_port.unwrap_or(0),
+                flags: TunnelFlags(self.tun_flags.unwrap_or(0)),
             },
             IP_VS_CONN_F_DROUTE => Forward::DirectRoute,
             IP_VS_CONN_F_BYPASS => Forward::Bypass,
             other => return Err(ModelError::UnknownForward(other)),
         };
-        let stats = find(attrs, |a| match a {
-            DestAttr::Stats(s) => Some(Stats::from_attrs(s)),
-            _ => None,
-        });
-        let stats64 = find(attrs, |a| match a {
-            DestAttr::Stats64(s) => Some(Stats::from_attrs(s)),
-            _ => None,
-        });
         Ok(DestinationEntry {
             dest: Destination {
                 key: DestKey { addr, port },
                 forward,
-                weight: u32_of(|a| match a {
-                    DestAttr::Weight(v) => Some(*v),
-                    _ => None,
-                }),
-                upper_threshold: u32_of(|a| match a {
-                    DestAttr::UThresh(v) => Some(*v),
-                    _ => None,
-                }),
-                lower_threshold: u32_of(|a| match a {
-                    DestAttr::LThresh(v) => Some(*v),
-                    _ => None,
-                }),
+                weight: self.weight.unwrap_or(0),
+                upper_threshold: self.u_thresh.unwrap_or(0),
+                lower_threshold: self.l_thresh.unwrap_or(0),
             },
-            active_conns: u32_of(|a| match a {
-                DestAttr::ActiveConns(v) => Some(*v),
-                _ => None,
-            }),
-            inactive_conns: u32_of(|a| match a {
-                DestAttr::InactConns(v) => Some(*v),
-                _ => None,
-            }),
-            persistent_conns: u32_of(|a| match a {
-                DestAttr::PersistConns(v) => Some(*v),
-                _ => None,
-            }),
-            stats,
-            stats64,
+            active_conns: self.active.unwrap_or(0),
+            inactive_conns: self.inactive.unwrap_or(0),
+            persistent_conns: self.persistent.unwrap_or(0),
+            stats: self.stats,
+            stats64: self.stats64,
         })
     }
 }

@@ -14,6 +14,9 @@ pub use dest::{DestKey, Destination, DestinationEntry, Forward, TunnelFlags, Tun
 pub use service::{Family, Persistence, Protocol, Service, ServiceEntry, ServiceFlags, ServiceKey};
 pub use stats::Stats;
 
+pub(crate) use dest::DestFields;
+pub(crate) use service::SvcFields;
+
 use crate::error::ModelError;
 
 /// Take the single attribute `pick` selects, or fail naming `what`.
@@ -23,6 +26,14 @@ pub(crate) fn require<A, T>(
     pick: impl Fn(&A) -> Option<T>,
 ) -> Result<T, ModelError> {
     find(attrs, pick).ok_or(ModelError::Missing(what))
+}
+
+/// Keep `v` unless `slot` already holds an earlier occurrence (the
+/// attribute gatherers' "first one wins", as `find` reads a list).
+pub(crate) fn first<T>(slot: &mut Option<T>, v: T) {
+    if slot.is_none() {
+        *slot = Some(v);
+    }
 }
 
 /// The first attribute `pick` selects.

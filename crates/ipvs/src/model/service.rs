@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use super::{Stats, find, require};
+use super::{Stats, first};
 use crate::codec::*;
 use crate::error::ModelError;
 
@@ -145,37 +145,7 @@ impl ServiceKey {
 
     /// Read the key from service attributes (a non-zero fwmark wins, as in the kernel).
     pub fn from_attrs(attrs: &[SvcAttr]) -> Result<ServiceKey, ModelError> {
-        let af = Family::from_af(require(attrs, "IPVS_SVC_ATTR_AF", |a| match a {
-            SvcAttr::Af(v) => Some(*v),
-            _ => None,
-        })?)?;
-        let mark = find(attrs, |a| match a {
-            SvcAttr::Fwmark(v) => Some(*v),
-            _ => None,
-        });
-        if let Some(mark) = mark.filter(|m| *m != 0) {
-            return Ok(ServiceKey::Fwmark { af, mark });
-        }
-        let proto = require(attrs, "IPVS_SVC_ATTR_PROTOCOL", |a| match a {
-            SvcAttr::Protocol(v) => Some(*v),
-            _ => None,
-        })?;
-        let addr = require(attrs, "IPVS_SVC_ATTR_ADDR", |a| match a {
-            SvcAttr::Addr(v) => Some(*v),
-            _ => None,
-        })?;
-        let port = require(attrs, "IPVS_SVC_ATTR_PORT", |a| match a {
-            SvcAttr::Port(v) => Some(*v),
-            _ => None,
-        })?;
-        let addr = addr
-            .to_ip(af.to_af())
-            .ok_or(ModelError::UnknownFamily(af.to_af()))?;
-        Ok(ServiceKey::Tuple {
-            proto: Protocol::from_number(proto),
-            addr,
-            port,
-        })
+        SvcFields::gather(attrs).key()
     }
 }
 
@@ -337,41 +307,104 @@ pub struct ServiceEntry {
 impl ServiceEntry {
     /// Read a service from reply attributes.
     pub fn from_attrs(attrs: &[SvcAttr]) -> Result<ServiceEntry, ModelError> {
-        let key = ServiceKey::from_attrs(attrs)?;
+        SvcFields::gather(attrs).finish()
+    }
+}
+
+/// The attributes of one service reply, gathered one at a time so the dump
+/// can read them straight off the wire without building a `Vec<SvcAttr>`
+/// first; [`ServiceEntry::from_attrs`] and [`ServiceKey::from_attrs`] go
+/// through the same code, so both readings agree. The first occurrence of
+/// an attribute wins, later duplicates are ignored.
+#[derive(Default)]
+pub(crate) struct SvcFields {
+    af: Option<u16>,
+    proto: Option<u16>,
+    addr: Option<InetAddr>,
+    port: Option<u16>,
+    fwmark: Option<u32>,
+    scheduler: Option<String>,
+    flags: Option<SvcFlagsAttr>,
+    timeout: Option<u32>,
+    netmask: Option<[u8; 4]>,
+    pe_name: Option<String>,
+    stats: Option<Stats>,
+    stats64: Option<Stats>,
+}
+
+impl SvcFields {
+    fn gather(attrs: &[SvcAttr]) -> SvcFields {
+        let mut fields = SvcFields::default();
+        for a in attrs {
+            fields.take(a);
+        }
+        fields
+    }
+
+    /// Note one attribute.
+    pub(crate) fn take(&mut self, a: &SvcAttr) {
+        match a {
+            SvcAttr::Af(v) => first(&mut self.af, *v),
+            SvcAttr::Protocol(v) => first(&mut self.proto, *v),
+            SvcAttr::Addr(v) => first(&mut self.addr, *v),
+            SvcAttr::Port(v) => first(&mut self.port, *v),
+            SvcAttr::Fwmark(v) => first(&mut self.fwmark, *v),
+            SvcAttr::SchedName(v) if self.scheduler.is_none() => self.scheduler = Some(v.clone()),
+            SvcAttr::Flags(v) => first(&mut self.flags, *v),
+            SvcAttr::Timeout(v) => first(&mut self.timeout, *v),
+            SvcAttr::Netmask(v) => first(&mut self.netmask, *v),
+            SvcAttr::PeName(v) if self.pe_name.is_none() => self.pe_name = Some(v.clone()),
+            SvcAttr::Stats(s) => self.take_stats(false, Stats::from_attrs(s)),
+            SvcAttr::Stats64(s) => self.take_stats(true, Stats::from_attrs(s)),
+            SvcAttr::SchedName(_) | SvcAttr::PeName(_) | SvcAttr::Other(_) => {}
+        }
+    }
+
+    /// Note a stats nest (`wide`: `IPVS_SVC_ATTR_STATS64`).
+    pub(crate) fn take_stats(&mut self, wide: bool, stats: Stats) {
+        let slot = if wide {
+            &mut self.stats64
+        } else {
+            &mut self.stats
+        };
+        first(slot, stats);
+    }
+
+    /// The service key, or which attribute is missing or wrong.
+    fn key(&self) -> Result<ServiceKey, ModelError> {
+        let af = Family::from_af(self.af.ok_or(ModelError::Missing("IPVS_SVC_ATTR_AF"))?)?;
+        if let Some(mark) = self.fwmark.filter(|m| *m != 0) {
+            return Ok(ServiceKey::Fwmark { af, mark });
+        }
+        let proto = self
+            .proto
+            .ok_or(ModelError::Missing("IPVS_SVC_ATTR_PROTOCOL"))?;
+        let addr = self.addr.ok_or(ModelError::Missing("IPVS_SVC_ATTR_ADDR"))?;
+        let port = self.port.ok_or(ModelError::Missing("IPVS_SVC_ATTR_PORT"))?;
+        let addr = addr
+            .to_ip(af.to_af())
+            .ok_or(ModelError::UnknownFamily(af.to_af()))?;
+        Ok(ServiceKey::Tuple {
+            proto: Protocol::from_number(proto),
+            addr,
+            port,
+        })
+    }
+
+    /// The service, or which required attribute is missing or wrong.
+    pub(crate) fn finish(self) -> Result<ServiceEntry, ModelError> {
+        let key = self.key()?;
         let family = key.family();
-        let scheduler = require(attrs, "IPVS_SVC_ATTR_SCHED_NAME", |a| match a {
-            SvcAttr::SchedName(s) => Some(s.clone()),
-            _ => None,
-        })?;
-        let flags = require(attrs, "IPVS_SVC_ATTR_FLAGS", |a| match a {
-            SvcAttr::Flags(f) => Some(f.flags & f.mask),
-            _ => None,
-        })?;
-        let timeout = find(attrs, |a| match a {
-            SvcAttr::Timeout(v) => Some(*v),
-            _ => None,
-        })
-        .unwrap_or(0);
-        let netmask = find(attrs, |a| match a {
-            SvcAttr::Netmask(v) => Some(*v),
-            _ => None,
-        })
-        .unwrap_or([0xff; 4]);
+        let scheduler = self
+            .scheduler
+            .ok_or(ModelError::Missing("IPVS_SVC_ATTR_SCHED_NAME"))?;
+        let flags = self
+            .flags
+            .map(|f| f.flags & f.mask)
+            .ok_or(ModelError::Missing("IPVS_SVC_ATTR_FLAGS"))?;
         let persistence = (flags & IP_VS_SVC_F_PERSISTENT != 0).then(|| Persistence {
-            timeout,
-            prefix_len: netmask_prefix(family, netmask),
-        });
-        let pe_name = find(attrs, |a| match a {
-            SvcAttr::PeName(s) => Some(s.clone()),
-            _ => None,
-        });
-        let stats = find(attrs, |a| match a {
-            SvcAttr::Stats(s) => Some(Stats::from_attrs(s)),
-            _ => None,
-        });
-        let stats64 = find(attrs, |a| match a {
-            SvcAttr::Stats64(s) => Some(Stats::from_attrs(s)),
-            _ => None,
+            timeout: self.timeout.unwrap_or(0),
+            prefix_len: netmask_prefix(family, self.netmask.unwrap_or([0xff; 4])),
         });
         Ok(ServiceEntry {
             service: Service {
@@ -379,10 +412,10 @@ impl ServiceEntry {
                 scheduler,
                 flags: ServiceFlags(flags & !(IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_HASHED)),
                 persistence,
-                pe_name,
+                pe_name: self.pe_name,
             },
-            stats,
-            stats64,
+            stats: self.stats,
+            stats64: self.stats64,
         })
     }
 }

@@ -1,6 +1,8 @@
 //! Traffic statistics.
 
-use crate::codec::StatsAttr;
+use netlink_packet_core::DecodeError;
+
+use crate::codec::{StatsAttr, walk};
 
 /// Counters and rates of a service or destination (`struct ip_vs_kstats`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -28,25 +30,48 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Collect counters from a stats nest; unknown counters are ignored.
+    /// Collect counters from a stats nest; unknown counters are ignored
+    /// and a repeated counter overrides the earlier one.
     pub fn from_attrs(attrs: &[StatsAttr]) -> Stats {
         let mut s = Stats::default();
         for a in attrs {
-            match *a {
-                StatsAttr::Conns(v) => s.conns = v,
-                StatsAttr::InPkts(v) => s.inpkts = v,
-                StatsAttr::OutPkts(v) => s.outpkts = v,
-                StatsAttr::InBytes(v) => s.inbytes = v,
-                StatsAttr::OutBytes(v) => s.outbytes = v,
-                StatsAttr::Cps(v) => s.cps = v,
-                StatsAttr::InPps(v) => s.inpps = v,
-                StatsAttr::OutPps(v) => s.outpps = v,
-                StatsAttr::InBps(v) => s.inbps = v,
-                StatsAttr::OutBps(v) => s.outbps = v,
-                StatsAttr::Other(_) => {}
-            }
+            s.apply(a);
         }
         s
+    }
+
+    /// Set the counter `a` carries.
+    fn apply(&mut self, a: &StatsAttr) {
+        match *a {
+            StatsAttr::Conns(v) => self.conns = v,
+            StatsAttr::InPkts(v) => self.inpkts = v,
+            StatsAttr::OutPkts(v) => self.outpkts = v,
+            StatsAttr::InBytes(v) => self.inbytes = v,
+            StatsAttr::OutBytes(v) => self.outbytes = v,
+            StatsAttr::Cps(v) => self.cps = v,
+            StatsAttr::InPps(v) => self.inpps = v,
+            StatsAttr::OutPps(v) => self.outpps = v,
+            StatsAttr::InBps(v) => self.inbps = v,
+            StatsAttr::OutBps(v) => self.outbps = v,
+            StatsAttr::Other(_) => {}
+        }
+    }
+
+    /// Read a stats nest straight from its bytes: what
+    /// `Stats::from_attrs(&parse_stats(nest)?)` gives, same validation,
+    /// without collecting the attributes first (the dump reads two such
+    /// nests per service and per destination).
+    pub(crate) fn decode_nest(nest: &[u8]) -> Result<Stats, DecodeError> {
+        let mut s = Stats::default();
+        for a in walk(nest) {
+            let a = a?;
+            // Unknown counters (e.g. IPVS_STATS_ATTR_PAD) would parse as
+            // `Other`, which never fails and is ignored: skip the copy.
+            if let Some(counter) = StatsAttr::parse_known(a.kind, a.value)? {
+                s.apply(&counter);
+            }
+        }
+        Ok(s)
     }
 
     /// The counters as a stats nest, in the kernel's order.
