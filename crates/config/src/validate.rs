@@ -396,6 +396,26 @@ fn vips(cfg: &Config, diags: &mut Diagnostics) {
 }
 
 fn virtual_servers(cfg: &Config, diags: &mut Diagnostics) {
+    for vs in &cfg.virtual_servers {
+        if let Some(i) = &vs.track_instance
+            && cfg.instance(i).is_none()
+        {
+            let mut d = Diagnostic::error(
+                DiagKind::UnknownReference,
+                vs.span,
+                format!(
+                    "virtual_server {} tracks vrrp_instance '{i}', which is not defined",
+                    vs.key
+                ),
+            );
+            if let Some(s) =
+                crate::lower::cx::suggest(i, cfg.vrrp_instances.iter().map(|v| v.name.as_str()))
+            {
+                d = d.with_help(format!("did you mean '{s}'?"));
+            }
+            diags.push(d);
+        }
+    }
     let mut seen: HashMap<(VsKey, crate::model::Protocol, Family), Span> = HashMap::new();
     for vs in &cfg.virtual_servers {
         if let VsKey::Group { name } = &vs.key

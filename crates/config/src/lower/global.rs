@@ -611,6 +611,21 @@ pub(super) fn table() -> &'static [Kw<GlobalDefs>] {
             Kw::once("data_use_instance", flag!(data_use_instance)),
             Kw::once("reload_check_config", reload_check_config),
             Kw::once("include_check", include_check),
+            // rkeepalived's own keywords
+            Kw::once("lvs_rules_everywhere", flag!(lvs_rules_everywhere)),
+            Kw::once("lvs_keep_rules_on_stop", flag!(lvs_keep_rules_on_stop)),
+            Kw::once(
+                "lvs_drain_timeout",
+                timer!(lvs_drain_timeout, Duration::ZERO, DAY),
+            ),
+            Kw::once(
+                "lvs_reconcile_interval",
+                timer!(
+                    lvs_reconcile_interval,
+                    Duration::from_millis(100),
+                    Duration::from_secs(3600)
+                ),
+            ),
             Kw::alias("lvs_process_name", "checker_process_name", deprecated_alias),
             Kw::alias(
                 "enable_snmp_keepalived",

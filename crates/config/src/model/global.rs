@@ -137,6 +137,21 @@ pub struct GlobalDefs {
     /// Top-level `child_wait_time` (5 s).
     #[serde(serialize_with = "secs")]
     pub child_wait_time: Duration,
+    /// `lvs_rules_everywhere` (rkeepalived): install every virtual server on every node,
+    /// as keepalived does, instead of only on the node whose VRRP instance holds its VIP.
+    pub lvs_rules_everywhere: bool,
+    /// `lvs_drain_timeout` (rkeepalived): how long a real server removed from the
+    /// configuration stays at weight 0 while its connections drain before it is deleted
+    /// (0: delete at once, as keepalived does).
+    #[serde(serialize_with = "secs")]
+    pub lvs_drain_timeout: Duration,
+    /// `lvs_reconcile_interval` (rkeepalived): how often the IPVS table is read back and
+    /// drift (a rule changed by hand) repaired.
+    #[serde(serialize_with = "secs")]
+    pub lvs_reconcile_interval: Duration,
+    /// `lvs_keep_rules_on_stop` (rkeepalived): leave our IPVS rules in the kernel at
+    /// stop, for a restart that adopts them (like keepalived's `-I`).
+    pub lvs_keep_rules_on_stop: bool,
     /// Rarely used tuning keywords (process priorities, CPU affinity, SNMP, DBus,
     /// firewall, netlink buffers, reload files, ...), by name with their arguments.
     /// keepalived's meaning is kept; rkeepalived acts on few of them.
@@ -206,6 +221,10 @@ impl Default for GlobalDefs {
             instance: None,
             use_pid_dir: false,
             child_wait_time: Duration::from_secs(5),
+            lvs_rules_everywhere: false,
+            lvs_drain_timeout: Duration::ZERO,
+            lvs_reconcile_interval: Duration::from_secs(5),
+            lvs_keep_rules_on_stop: false,
             tuning: BTreeMap::new(),
         }
     }

@@ -169,6 +169,12 @@ pub struct VirtualServer {
     pub smtp_alert: bool,
     /// `snmp_name`.
     pub snmp_name: Option<String>,
+    /// `track_instance` (rkeepalived): the VRRP instance whose MASTER state installs this
+    /// service (for fwmark and group services, or to override the VIP lookup).
+    pub track_instance: Option<String>,
+    /// `drain_timeout` (rkeepalived): this service's `lvs_drain_timeout`.
+    #[serde(serialize_with = "super::opt_secs")]
+    pub drain_timeout: Option<Duration>,
     /// `real_server` blocks.
     pub real_servers: Vec<RealServer>,
     /// Where the block starts.

@@ -316,6 +316,8 @@ pub(super) fn finish(d: VsDraft, c: &Config, what: &str, cx: &mut Cx<'_>) -> Opt
             .or(g.smtp_alert)
             .unwrap_or(false),
         snmp_name: d.snmp_name,
+        track_instance: d.track_instance.map(|(name, _)| name),
+        drain_timeout: d.drain_timeout,
         real_servers,
         span: d.span,
     })

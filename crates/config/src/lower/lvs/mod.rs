@@ -189,6 +189,8 @@ pub(in crate::lower) struct VsDraft {
     virtualhost: Option<String>,
     smtp_alert: Option<bool>,
     snmp_name: Option<String>,
+    track_instance: Option<(String, crate::source::Span)>,
+    drain_timeout: Option<Duration>,
     weight: Option<u32>,
     real_servers: Vec<RsDraft>,
 }
@@ -386,6 +388,25 @@ fn vs_table() -> &'static [Kw<VsDraft>] {
                 "virtualhost",
                 |d: &mut VsDraft, n: &Node, cx: &mut Cx<'_>| {
                     d.virtualhost = text1(n, cx);
+                },
+            ),
+            Kw::once(
+                "track_instance",
+                |d: &mut VsDraft, n: &Node, cx: &mut Cx<'_>| {
+                    d.track_instance = cx.one(n).map(|t| (t.text.to_string(), t.span));
+                },
+            ),
+            Kw::once(
+                "drain_timeout",
+                |d: &mut VsDraft, n: &Node, cx: &mut Cx<'_>| {
+                    if let Some(t) = cx.one(n) {
+                        d.drain_timeout = cx.timer(
+                            t,
+                            Duration::ZERO,
+                            Duration::from_secs(86_400),
+                            "drain_timeout",
+                        );
+                    }
                 },
             ),
             Kw::once("snmp_name", |d: &mut VsDraft, n: &Node, cx: &mut Cx<'_>| {
@@ -665,6 +686,8 @@ pub(in crate::lower) fn parse(n: &Node, cx: &mut Cx<'_>) -> Option<VsDraft> {
         virtualhost: None,
         smtp_alert: None,
         snmp_name: None,
+        track_instance: None,
+        drain_timeout: None,
         weight: None,
         real_servers: Vec::new(),
     };
