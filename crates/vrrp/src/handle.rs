@@ -10,6 +10,9 @@ use crate::spec::Plan;
 use crate::status::{Status, VrrpEvent};
 use crate::sys;
 
+/// SCHED_RR priority of the VRRP thread unless `vrrp_rt_priority` says otherwise.
+pub const DEFAULT_RT_PRIORITY: i32 = 1;
+
 /// What the driver does beyond the plan (command-line options).
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -62,15 +65,30 @@ pub fn start(plan: Plan, options: Options) -> Result<Vrrp, Error> {
     let (done_tx, done_rx) = watch::channel(false);
     let events = ev_tx.clone();
     let rt_priority = plan.rt_priority;
+    let nice = plan.nice;
     let thread = std::thread::Builder::new()
         .name("vrrp".into())
         .spawn(move || {
             let _done = DoneGuard(done_tx);
-            if let Some(p) = rt_priority {
-                match sys::set_rt_priority(p) {
-                    Ok(()) => tracing::info!("VRRP thread runs at real-time priority {p}"),
-                    Err(e) => tracing::warn!("cannot set real-time priority {p}: {e}"),
+            if let Some(n) = nice {
+                match sys::set_nice(n) {
+                    Ok(()) => tracing::info!("VRRP thread runs at nice {n}"),
+                    Err(e) => tracing::warn!("cannot set nice {n}: {e}"),
                 }
+            }
+            // Real-time by default (SCHED_RR 1, the lowest): adverts must leave on time
+            // while every core is busy, which no nice value achieves (BENCHMARKS-vrrp.md).
+            // `vrrp_rt_priority 0` opts out.
+            match rt_priority.unwrap_or(DEFAULT_RT_PRIORITY) {
+                0 => {}
+                p => match sys::set_rt_priority(p) {
+                    Ok(()) => {
+                        tracing::info!("VRRP thread runs at real-time priority {p} (SCHED_RR)")
+                    }
+                    Err(e) => tracing::warn!(
+                        "cannot set real-time priority {p}: {e}; adverts may be late under CPU load"
+                    ),
+                },
             }
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -60,6 +60,6 @@ pub mod status;
 mod sys;
 
 pub use error::Error;
-pub use handle::{Options, Vrrp, start};
+pub use handle::{DEFAULT_RT_PRIORITY, Options, Vrrp, start};
 pub use spec::{InstanceSpec, Plan, VipSpec, VmacPlan};
 pub use status::{InstanceStats, InstanceStatus, Status, VrrpEvent};

@@ -23,8 +23,11 @@ pub struct Plan {
     pub startup_delay: Duration,
     /// Log adverts for VRIDs no instance has (`log_unknown_vrids`).
     pub log_unknown_vrids: bool,
-    /// Real-time priority of the VRRP thread (`vrrp_rt_priority`, SCHED_RR 1..=99).
+    /// Real-time priority of the VRRP thread (`vrrp_rt_priority`, SCHED_RR 1..=99; 0
+    /// turns real-time off). `None`: [`crate::DEFAULT_RT_PRIORITY`].
     pub rt_priority: Option<i32>,
+    /// Nice value of the VRRP thread (`vrrp_priority`, -20..=19).
+    pub nice: Option<i32>,
 }
 
 /// A `vrrp_sync_group`.

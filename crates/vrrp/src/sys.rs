@@ -92,6 +92,20 @@ pub(crate) fn set_rt_priority(priority: i32) -> io::Result<()> {
     }
 }
 
+/// Sets the calling thread's nice value (keepalived's `vrrp_priority`, -20..=19).
+pub(crate) fn set_nice(nice: i32) -> io::Result<()> {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    // SAFETY: PRIO_PROCESS with a thread id sets that thread's nice value on Linux; the
+    // arguments are plain integers.
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

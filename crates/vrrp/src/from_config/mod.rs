@@ -98,7 +98,13 @@ pub fn plan(cfg: &Config) -> Result<(Plan, Vec<String>), FromConfigError> {
         .get("vrrp_rt_priority")
         .and_then(|v| v.first())
         .and_then(|v| v.parse::<i32>().ok())
-        .filter(|p| (1..=99).contains(p));
+        .filter(|p| (0..=99).contains(p));
+    let nice = g
+        .tuning
+        .get("vrrp_priority")
+        .and_then(|v| v.first())
+        .and_then(|v| v.parse::<i32>().ok())
+        .filter(|p| (-20..=19).contains(p));
     Ok((
         Plan {
             instances,
@@ -108,6 +114,7 @@ pub fn plan(cfg: &Config) -> Result<(Plan, Vec<String>), FromConfigError> {
             startup_delay: g.vrrp_startup_delay,
             log_unknown_vrids: g.log_unknown_vrids,
             rt_priority,
+            nice,
         },
         warnings,
     ))

@@ -317,6 +317,7 @@ fn sync_groups_trackers_and_warnings() {
 fn global_tuning_and_unsupported_instance() {
     let (p, _) = plan(&load(
         "global_defs { vrrp_rt_priority 50
+            vrrp_priority -10
             vrrp_garp_interval 0.01
             vrrp_startup_delay 2 }
         vrrp_instance A {
@@ -327,6 +328,7 @@ fn global_tuning_and_unsupported_instance() {
     ))
     .unwrap();
     assert_eq!(p.rt_priority, Some(50));
+    assert_eq!(p.nice, Some(-10));
     assert_eq!(p.garp_interval, Duration::from_millis(10));
     assert_eq!(p.startup_delay, Duration::from_secs(2));
 
