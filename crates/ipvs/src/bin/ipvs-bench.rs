@@ -6,6 +6,10 @@
 //!
 //! Usage: `RK_IN_VM=1 unshare -n ipvs-bench theirs|ours N` (one fresh
 //! network namespace, so one fresh IPVS table, per run).
+//!
+//! Besides the totals it prints `rk_services_ms`, the service dump alone
+//! (part of `rk_dump_ms`), to show how the dump's time splits between the
+//! one service dump and the per-service destination dumps.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Command, ExitCode};
@@ -118,11 +122,18 @@ async fn bench(h: &mut IpvsHandle, side: &str, n: u32) -> Result<String, String>
     };
     let list = shell("/usr/sbin/ipvsadm -Ln > /tmp/list.txt")?;
     let dump = check_table(h, n).await?;
+    let t = Instant::now();
+    let services = h.services().await.map_err(|e| e.to_string())?;
+    let services_took = t.elapsed();
+    if services.len() != n as usize {
+        return Err(format!("{} services, expected {n}", services.len()));
+    }
     Ok(format!(
-        "side={side} n={n} program_ms={:.0} ipvsadm_list_ms={:.0} rk_dump_ms={:.0}",
+        "side={side} n={n} program_ms={:.0} ipvsadm_list_ms={:.0} rk_dump_ms={:.0} rk_services_ms={:.0}",
         ms(program),
         ms(list),
-        ms(dump)
+        ms(dump),
+        ms(services_took)
     ))
 }
 
