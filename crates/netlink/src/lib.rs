@@ -8,8 +8,9 @@
 //! * **links** — lookups by name or index (index, MAC, MTU, up/carrier state, kind,
 //!   parent), up/down, deletion;
 //! * **VMACs** — private-mode macvlans with the RFC 5798 virtual router MAC and the sysctls
-//!   keepalived sets for them (`arp_ignore`, `arp_filter`, `accept_local`, `rp_filter`),
-//!   every change logged through `tracing` and undone on removal;
+//!   keepalived sets for them (`arp_ignore`, `arp_filter`, `accept_local`, `rp_filter`,
+//!   plus `arp_announce=2` on the parent, see [`Netlink::ensure_vmac`]), every change
+//!   logged through `tracing` and undone on removal;
 //! * **events** — a [`Monitor`] stream of link and address changes.
 //!
 //! It **never** decides anything: which address belongs where, when to add it and what a

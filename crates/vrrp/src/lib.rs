@@ -58,6 +58,7 @@ mod sockets;
 pub mod spec;
 pub mod status;
 mod sys;
+mod timer;
 
 pub use error::Error;
 pub use handle::{DEFAULT_RT_PRIORITY, Options, Vrrp, start};

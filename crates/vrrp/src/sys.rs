@@ -72,9 +72,33 @@ pub(crate) fn ipv6_freebind(s: &Socket) -> io::Result<()> {
 
 /// Registers a socket with the tokio reactor of the current runtime.
 pub(crate) fn async_fd(s: Socket) -> io::Result<tokio::io::unix::AsyncFd<Socket>> {
+    // Readable only: sends never wait (a full buffer drops the advert, counted), so
+    // writable-readiness events would only be wake-ups for nothing.
+    let interest = tokio::io::Interest::READABLE;
     // SAFETY: a socket2::Socket owns its descriptor: it stays open and the same for as
     // long as the Socket lives, and the AsyncFd owns the Socket.
-    unsafe { tokio::io::unix::AsyncFd::register(s) }.map_err(|e| e.into_parts().1)
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(s, interest) }
+        .map_err(|e| e.into_parts().1)
+}
+
+/// A timerfd that owns its descriptor (nix's `TimerFd` only offers `AsFd`).
+#[derive(Debug)]
+pub(crate) struct OwnedTimerFd(pub nix::sys::timerfd::TimerFd);
+
+impl AsRawFd for OwnedTimerFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsFd;
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+/// Registers a timerfd with the tokio reactor of the current runtime.
+pub(crate) fn async_timerfd(t: OwnedTimerFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedTimerFd>> {
+    let interest = tokio::io::Interest::READABLE;
+    // SAFETY: the TimerFd owns its descriptor (an OwnedFd) for as long as it lives, and
+    // the AsyncFd owns the TimerFd.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(t, interest) }
+        .map_err(|e| e.into_parts().1)
 }
 
 /// Puts the calling thread in the `SCHED_RR` real-time class at `priority` (1..=99), as

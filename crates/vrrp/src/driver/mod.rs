@@ -22,6 +22,7 @@ use crate::error::{Error, io_err};
 use crate::sockets::{Channel, ChannelKey, FrameSender, RxPacket};
 use crate::spec::{InstanceSpec, Plan, SyncGroupSpec};
 use crate::status::{InstanceStats, InstanceStatus, Status, VrrpEvent, decode_map};
+use crate::timer::Deadline;
 
 /// Requests from the handle to the driver.
 #[derive(Debug)]
@@ -108,6 +109,8 @@ pub(crate) struct Driver {
     /// Start of the current flood-budget window and the packets handled in it.
     pub rx_window: Instant,
     pub rx_in_window: u32,
+    /// The earliest instance deadline.
+    pub deadline: Deadline,
 }
 
 impl std::fmt::Debug for Driver {
@@ -177,6 +180,7 @@ impl Driver {
             last_unknown_log: None,
             rx_window: Instant::now(),
             rx_in_window: 0,
+            deadline: Deadline::new().map_err(io_err("create the VRRP timer"))?,
         };
         d.resync().await?;
         d.setup_vmacs().await;
@@ -212,12 +216,9 @@ impl Driver {
                 .filter_map(|i| i.vi.poll_timeout())
                 .chain((!rx_open).then_some(self.rx_window + RX_WINDOW))
                 .min();
-            let sleep = async {
-                match next {
-                    Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
-                    None => std::future::pending().await,
-                }
-            };
+            if let Err(e) = self.deadline.set(next) {
+                tracing::error!("cannot arm the VRRP timer: {e}");
+            }
             // Biased, in this order: a command, then timers (adverts go out on time
             // whatever arrives), then packets, then netlink events.
             tokio::select! {
@@ -228,7 +229,7 @@ impl Driver {
                     }
                     Some(Command::Shutdown) | None => break,
                 },
-                () = sleep => {
+                () = self.deadline.fired() => {
                     let now = Instant::now();
                     for inst in &mut self.insts {
                         if inst.vi.poll_timeout().is_some_and(|t| t <= now) {
