@@ -345,3 +345,56 @@ fn leftovers_of_a_crash_are_removed_at_start() {
         b.log()
     );
 }
+
+/// IPv6 on a VMAC: the VIP lives on `vrrp.51` with MAC 00:00:5e:00:02:33, adverts go out
+/// from the VMAC with the parent's link-local address and come in through the link-layer
+/// socket; after a failover the new master's neighbour advertisements point the client at
+/// the same virtual MAC.
+#[test]
+fn ipv6_vmac_pair() {
+    if skip_requested() {
+        return;
+    }
+    let vip = "fd00:88::100/64";
+    let (_lab, na, nb, client, mut a, b) = pair(
+        "vmac6",
+        &v3(200, vip, "use_vmac"),
+        &v3(100, vip, "use_vmac"),
+    );
+    const VMAC6: &str = "00:00:5e:00:02:33";
+    expect("VIP on a's VMAC", Duration::from_secs(2), &[&a, &b], || {
+        na.ns.has_addr("vrrp.51", "fd00:88::100")
+    });
+    assert_eq!(na.ns.mac("vrrp.51").unwrap(), VMAC6);
+    // The backup accepts the master's adverts (else it would have taken over by now).
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(b.count("Entering MASTER STATE"), 0, "{}", logs(&[&a, &b]));
+    // A stale entry with a wrong MAC: the new master's NA must correct it.
+    client
+        .ns
+        .cmd(&[
+            "ip",
+            "-6",
+            "neigh",
+            "replace",
+            "fd00:88::100",
+            "lladdr",
+            "02:00:00:00:00:99",
+            "dev",
+            "eth0",
+            "nud",
+            "stale",
+        ])
+        .unwrap();
+    a.kill();
+    expect_log(&b, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a, &b]);
+    expect("VIP on b's VMAC", Duration::from_secs(2), &[&a, &b], || {
+        nb.ns.has_addr("vrrp.51", "fd00:88::100")
+    });
+    expect(
+        "client neighbour entry → the virtual MAC",
+        Duration::from_secs(2),
+        &[&a, &b],
+        || client.ns.neigh("fd00:88::100").as_deref() == Some(VMAC6),
+    );
+}

@@ -180,8 +180,11 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
     Some(m)
 }
 
+/// A watcher thread: "ready" once it listens, then what it saw.
+type Watch<T> = (mpsc::Receiver<()>, JoinHandle<Option<T>>);
+
 /// Waits (in `ns`) for the VIP to be added; returns when it was seen.
-fn watch_vip(ns: Netns, timeout: Duration) -> (mpsc::Receiver<()>, JoinHandle<Option<Instant>>) {
+fn watch_vip(ns: Netns, timeout: Duration) -> Watch<Instant> {
     let (ready_tx, ready) = mpsc::channel();
     let h = std::thread::spawn(move || {
         ns.run_in(move || {
@@ -213,39 +216,51 @@ fn watch_vip(ns: Netns, timeout: Duration) -> (mpsc::Receiver<()>, JoinHandle<Op
     (ready, h)
 }
 
-/// Waits (in `ns`) for the first gratuitous ARP for the VIP from `mac`.
+/// Watches the LAN from `ns` (a link-layer tap): the last advert from the master (`A`)
+/// and the first gratuitous ARP for the VIP from `mac`. Returns (first GARP, last advert
+/// before it), both as seen by this tap.
+#[allow(clippy::type_complexity)]
 fn watch_garp(
     ns: Netns,
     mac: [u8; 6],
     timeout: Duration,
-) -> (mpsc::Receiver<()>, JoinHandle<Option<Instant>>) {
+) -> (
+    mpsc::Receiver<()>,
+    JoinHandle<Option<(Instant, Option<Instant>)>>,
+) {
     let (ready_tx, ready) = mpsc::channel();
     let h = std::thread::spawn(move || {
         ns.run_in(move || {
+            // ETH_P_ALL: adverts and ARP alike.
             let s = Socket::new(
                 Domain::PACKET,
                 Type::RAW,
-                Some(Protocol::from(i32::from(0x0806u16.to_be()))),
+                Some(Protocol::from(i32::from(0x0003u16.to_be()))),
             )
             .ok()?;
             s.set_read_timeout(Some(Duration::from_millis(200))).ok()?;
             let _ = ready_tx.send(());
             let end = Instant::now() + timeout;
-            let mut buf = [0u8; 128];
+            let mut buf = [0u8; 2048];
+            let a: Ipv4Addr = A.parse().ok()?;
+            let mut last_advert = None;
             while Instant::now() < end {
                 let Ok(n) = std::io::Read::read(&mut &s, &mut buf) else {
                     continue;
                 };
+                let at = Instant::now();
                 let f = &buf[..n];
                 let vip = VIP.octets();
-                if n >= 42
+                if n >= 34 && f[12..14] == [0x08, 0x00] && f[23] == 112 && f[26..30] == a.octets() {
+                    last_advert = Some(at);
+                } else if n >= 42
                     && f[12..14] == [0x08, 0x06]
                     && f[20..22] == [0, 1]
                     && f[22..28] == mac
                     && f[28..32] == vip
                     && f[38..42] == vip
                 {
-                    return Some(Instant::now());
+                    return Some((at, last_advert));
                 }
             }
             None
@@ -259,8 +274,13 @@ fn watch_garp(
 /// One failover.
 #[derive(Clone, Copy, Debug)]
 pub struct Failover {
+    /// SIGKILL → VIP added on the backup.
     pub vip: Duration,
+    /// SIGKILL → first GARP at the client.
     pub garp: Duration,
+    /// The master's last advert (seen at the client) → VIP added on the backup: the
+    /// protocol's down interval plus our own latency, whatever the phase of the kill.
+    pub since_last_advert: Duration,
 }
 
 /// Master A (150) and backup B (100) up and steady; SIGKILL A; time until B holds the VIP
@@ -286,24 +306,27 @@ pub fn failover(imp: &Impl, mode: Mode, n: usize) -> Result<Failover, String> {
     if !b.wait_for("Entering BACKUP STATE", wait) {
         return Err(format!("B never became BACKUP:\n{}", b.log()));
     }
-    // Settle, and pick a random phase in A's advert cycle.
-    std::thread::sleep(mode.advert * 3 + mode.advert * (n as u32 % 7) / 7);
-    let (r1, vip) = watch_vip(t.b.clone(), wait);
-    let (r2, garp) = watch_garp(t.client.clone(), t.b_mac, wait);
+    let (r1, vip) = watch_vip(t.b.clone(), wait * 2);
+    let (r2, garp) = watch_garp(t.client.clone(), t.b_mac, wait * 2);
     r1.recv_timeout(Duration::from_secs(5))
         .map_err(|_| "VIP watcher")?;
     r2.recv_timeout(Duration::from_secs(5))
         .map_err(|_| "GARP watcher")?;
+    // Settle (the watchers see a few adverts), and a different phase in A's advert cycle
+    // for each run.
+    std::thread::sleep(mode.advert * 3 + mode.advert * (n as u32 % 7) / 7);
     let t0 = Instant::now();
     imp.crash(&t.lab, &mut a, "a");
     let vip = vip.join().ok().flatten().ok_or("no VIP on B")?;
-    let garp = garp.join().ok().flatten().ok_or("no GARP at the client")?;
+    let (garp, last_advert) = garp.join().ok().flatten().ok_or("no GARP at the client")?;
+    let last_advert = last_advert.ok_or("no advert from A seen")?;
     if b.count("Entering MASTER STATE") != 1 {
         return Err(format!("B state unclear:\n{}", b.log()));
     }
     Ok(Failover {
         vip: vip - t0,
         garp: garp - t0,
+        since_last_advert: vip.saturating_duration_since(last_advert),
     })
 }
 
@@ -346,13 +369,17 @@ pub struct Steady {
     pub backup: Usage,
 }
 
-fn cpu_ticks(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name in parentheses: utime and stime are 14 and 15.
-    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let g = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    g(11) + g(12)
+/// CPU time of every thread of `pid`, in nanoseconds (`schedstat`'s first field: exact,
+/// unlike the tick-sampled utime/stime).
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -389,14 +416,13 @@ pub fn steady(imp: &Impl, mode: Mode, dur: Duration) -> Result<Steady, String> {
     let pa = imp.pids(&t.lab, &a, "a");
     let pb = imp.pids(&t.lab, &b, "b");
     let sum = |p: &[u32], f: fn(u32) -> u64| p.iter().map(|x| f(*x)).sum::<u64>();
-    let (a0, b0) = (sum(&pa, cpu_ticks), sum(&pb, cpu_ticks));
+    let (a0, b0) = (sum(&pa, cpu_ns), sum(&pb, cpu_ns));
     let t0 = Instant::now();
     std::thread::sleep(dur);
     let secs = t0.elapsed().as_secs_f64();
-    let hz = 100.0; // USER_HZ on Linux
     let usage = |p: &[u32], before: u64| Usage {
         rss_kb: sum(p, rss_kb),
-        cpu_s_per_hour: (sum(p, cpu_ticks) - before) as f64 / hz / secs * 3600.0,
+        cpu_s_per_hour: (sum(p, cpu_ns) - before) as f64 / 1e9 / secs * 3600.0,
     };
     Ok(Steady {
         master: usage(&pa, a0),
@@ -543,10 +569,11 @@ impl Report {
         let mut vip: Vec<Duration> = s.iter().map(|x| x.vip).collect();
         let mut garp: Vec<Duration> = s.iter().map(|x| x.garp).collect();
         let mut after: Vec<Duration> = s.iter().map(|x| x.garp.saturating_sub(x.vip)).collect();
+        let mut last: Vec<Duration> = s.iter().map(|x| x.since_last_advert).collect();
         let worst = |v: &[Duration]| v.iter().max().copied().unwrap_or_default();
         let bound = mode.down_interval(100) + Duration::from_millis(5);
         self.failover.push(format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             mode.name,
             imp.name(),
             s.len(),
@@ -556,6 +583,8 @@ impl Report {
             ms(worst(&garp)),
             ms(median(&mut after)),
             ms(worst(&after)),
+            ms(median(&mut last)),
+            ms(worst(&last)),
             ms(bound),
         ));
     }
@@ -609,7 +638,7 @@ impl Report {
         if !self.failover.is_empty() {
             let _ = writeln!(
                 o,
-                "### Failover (SIGKILL of the master)\n\n| mode | implementation | runs | kill → VIP median (ms) | worst | kill → first GARP median (ms) | worst | GARP after VIP median (ms) | worst | bound 3×adv+skew+5 ms |\n|---|---|---|---|---|---|---|---|---|---|"
+                "### Failover (SIGKILL of the master)\n\n| mode | implementation | runs | kill → VIP median (ms) | worst | kill → first GARP median (ms) | worst | GARP after VIP median (ms) | worst | last advert → VIP median (ms) | worst | bound 3×adv+skew+5 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
             );
             for r in &self.failover {
                 let _ = writeln!(o, "{r}");
