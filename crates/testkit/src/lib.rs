@@ -44,11 +44,22 @@
 //!    with the serial console on stdout (`RK_VM_ECHO=1` mirrors it to stderr),
 //!    kills it at the timeout, and returns the serial text and exit status.
 //!
+//! ## The LVS lab
+//!
+//! [`lvs_lab`] builds on the runner: a client, two directors and three web
+//! servers in network namespaces of one VM (LVS-DR and LVS-NAT), directors
+//! running keepalived 2.2.7 or rkeepalived on generated configurations (the
+//! basic pairs are shipped as `conf/lvs-dr/` and `conf/lvs-nat/`), and shell
+//! scenarios that report `RK-CHECK` / `RK-FIGURE` lines. The end-to-end tests,
+//! the benchmark and `scripts/demo` use it; `examples/lvs_shell.rs` runs your
+//! own steps in it.
+//!
 //! Busybox's `ip` has no `netns`: scenarios that need namespaces copy
 //! iproute2's `/usr/sbin/ip` with `host_program` and call it by full path.
 //! Set `RK_SKIP_VM_TESTS=1` to skip VM tests on a laptop; CI never does.
 
 mod error;
+pub mod lvs_lab;
 pub mod netns;
 pub mod vm;
 

@@ -78,6 +78,17 @@ pub struct VmSpec {
     memory_mb: u32,
     cpus: u32,
     timeout: Duration,
+    line_hook: Option<LineHook>,
+}
+
+/// A function called with each complete serial line while the VM runs.
+#[derive(Clone)]
+struct LineHook(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for LineHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LineHook")
+    }
 }
 
 impl Default for VmSpec {
@@ -96,7 +107,15 @@ impl VmSpec {
             memory_mb: 1024,
             cpus: 1,
             timeout: Duration::from_secs(180),
+            line_hook: None,
         }
+    }
+
+    /// Call `hook` with each serial line (without its line end) as it arrives, for
+    /// live output such as the demo's; the whole text is still in [`VmOutcome::serial`].
+    pub fn on_serial_line(&mut self, hook: impl Fn(&str) + Send + Sync + 'static) -> &mut Self {
+        self.line_hook = Some(LineHook(Arc::new(hook)));
+        self
     }
 
     /// Load these modules (and their dependencies) before the scenario, in order.
@@ -311,14 +330,28 @@ impl VmSpec {
         let reader = child.stdout.take().map(|mut out| {
             let serial = Arc::clone(&serial);
             let echo = std::env::var_os("RK_VM_ECHO").is_some();
+            let hook = self.line_hook.clone();
             std::thread::spawn(move || {
                 let mut chunk = [0u8; 8192];
+                let mut line = Vec::new();
                 while let Ok(n) = out.read(&mut chunk) {
                     if n == 0 {
                         break;
                     }
                     if echo {
                         eprint!("{}", String::from_utf8_lossy(&chunk[..n]));
+                    }
+                    if let Some(LineHook(hook)) = &hook {
+                        for &b in &chunk[..n] {
+                            match b {
+                                b'\n' => {
+                                    hook(&String::from_utf8_lossy(&line));
+                                    line.clear();
+                                }
+                                b'\r' => {}
+                                _ => line.push(b),
+                            }
+                        }
                     }
                     serial
                         .lock()
