@@ -749,14 +749,20 @@ pub(super) fn finish(
                 cx.error(DiagKind::Arguments, p.span, "FILE_CHECK needs track_file");
                 return Vec::new();
             };
-            if !c.track_files.iter().any(|f| f.name == tf) {
+            let file = c.track_files.iter().find(|f| f.name == tf);
+            if file.is_none() {
                 cx.error(
                     DiagKind::UnknownReference,
                     p.span,
                     format!("FILE_CHECK refers to track_file '{tf}', which is not defined"),
                 );
             }
-            let (weight, reverse) = d.file_weight.unwrap_or((1, false));
+            // Without a weight of its own (or with weight 0) a FILE_CHECK takes the
+            // track_file's weight and reverse flag (keepalived `file_end_handler`).
+            let (weight, reverse) = match d.file_weight {
+                Some((w, r)) if w != 0 => (w, r),
+                _ => file.map_or((1, false), |f| (i64::from(f.weight), f.reverse)),
+            };
             CheckerKind::FileCheck {
                 track_file: tf,
                 weight,

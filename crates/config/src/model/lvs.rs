@@ -337,7 +337,7 @@ pub enum CheckerKind {
     FileCheck {
         /// `track_file`.
         track_file: String,
-        /// `weight` (1).
+        /// `weight`; the track_file's weight when absent or 0 (as keepalived).
         weight: i64,
         /// `weight ... reverse`.
         reverse: bool,
