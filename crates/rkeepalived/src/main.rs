@@ -52,14 +52,7 @@ fn main() -> ExitCode {
     if let Some(log) = &cli.config_test {
         return config_test::run(&cli, log);
     }
-    if let Some(code) = daemon::run(&cli) {
-        return code;
-    }
-    eprintln!(
-        "rkeepalived: running the daemon is not yet supported in this build; \
-         use -t to check a configuration"
-    );
-    ExitCode::from(2)
+    daemon::run(&cli)
 }
 
 /// `rkeepalived genhash ARGS` / `rkeepalived -T ARGS`: keepalived's genhash.

@@ -13,8 +13,9 @@ use tracing_subscriber::prelude::*;
 
 use crate::cli::Cli;
 
-/// Installs the global subscriber for the daemon.
-pub fn init(cli: &Cli) {
+/// Installs the global subscriber for the daemon; `ident` names us in syslog
+/// (keepalived's `Keepalived_vrrp`, `Keepalived_healthcheckers`, `Keepalived`).
+pub fn init(cli: &Cli, ident: &'static str) {
     let level = if cli.log_detail { "debug" } else { "info" };
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let console = cli.log_console.then(|| {
@@ -26,7 +27,7 @@ pub fn init(cli: &Cli) {
     });
     let syslog = (!cli.no_syslog).then(|| {
         tracing_subscriber::fmt::layer()
-            .with_writer(Syslog::new(facility(cli.log_facility.as_deref())))
+            .with_writer(Syslog::new(ident, facility(cli.log_facility.as_deref())))
             .with_target(false)
             .without_time()
             .with_level(false)
@@ -55,13 +56,15 @@ fn facility(s: Option<&str>) -> u8 {
 /// (`<PRI>Keepalived_vrrp[PID]: message`). A missing syslog daemon is not an error: the
 /// message is dropped, as keepalived's are.
 struct Syslog {
+    ident: &'static str,
     facility: u8,
     sock: Mutex<Option<UnixDatagram>>,
 }
 
 impl Syslog {
-    fn new(facility: u8) -> Self {
+    fn new(ident: &'static str, facility: u8) -> Self {
         Syslog {
+            ident,
             facility,
             sock: Mutex::new(None),
         }
@@ -90,7 +93,8 @@ impl Drop for Line<'_> {
         let msg = String::from_utf8_lossy(&self.buf);
         let pri = u16::from(self.owner.facility) * 8 + u16::from(self.severity);
         let datagram = format!(
-            "<{pri}>Keepalived_vrrp[{}]: {}",
+            "<{pri}>{}[{}]: {}",
+            self.owner.ident,
             std::process::id(),
             msg.trim_end()
         );

@@ -1,20 +1,38 @@
-//! Running the VRRP side: `rkeepalived -P -n -l -f CONF` (or no `-P` with a configuration
-//! that has VRRP and no virtual servers).
+//! The daemon: `rkeepalived [-P|-C] -n -l -f CONF`, VRRP and the health checkers with
+//! IPVS in one process.
 //!
-//! The main thread loads the configuration, writes the pid files, starts the VRRP thread
-//! (`rk_vrrp::start`) and then only waits for signals: SIGTERM/SIGINT stop cleanly
-//! (priority-0 adverts, VIPs removed), SIGUSR2 writes the statistics file, SIGRTMIN+2 the
-//! JSON dump, SIGUSR1 the state dump; SIGHUP (reload) is not supported yet and is logged.
+//! Which sides run is keepalived's rule ([`Sides`]): by default whatever the configuration
+//! has (VRRP for `vrrp_instance` and static addresses, checkers and IPVS for
+//! `virtual_server`), `-P` only VRRP, `-C` only the checkers and IPVS, `--all` both.
+//!
+//! The main thread loads the configuration, detaches, writes the pid files
+//! (`/run/keepalived.pid`, plus `/run/vrrp.pid` and `/run/checkers.pid` for the sides that
+//! run; `-p`, `-r`, `-c` move them) and runs [`serve::serve`]: the VRRP thread of its own,
+//! and a tokio runtime for the checkers, the coordinator, notify scripts and signals.
+//! SIGTERM/SIGINT stop cleanly (priority-0 adverts, VIPs removed, our IPVS rules removed
+//! unless `-I` or `lvs_keep_rules_on_stop`), SIGUSR1 writes the state dumps, SIGUSR2 the
+//! statistics, SIGRTMIN+2 the VRRP JSON; SIGHUP (reload) is not supported yet and is
+//! logged.
 
+mod check_dump;
+mod checks;
 mod dump;
+mod health;
 mod logging;
+mod lvs;
+mod notify;
+mod ownership;
 mod pidfile;
+mod realservers;
+mod serve;
+mod suspend;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use rk_config::load_file;
-use tokio::signal::unix::{SignalKind, signal};
+use rk_config::{Config, load_file};
 
 use crate::cli::Cli;
 use crate::config_test::{EXIT_CONFIG_REFUSED, load_options};
@@ -25,13 +43,55 @@ const EXIT_INIT_FAILED: u8 = 2;
 const DEFAULT_PID: &str = "/run/keepalived.pid";
 /// Default pid file of the VRRP process (keepalived's).
 const DEFAULT_VRRP_PID: &str = "/run/vrrp.pid";
+/// Default pid file of the checker process (keepalived's).
+const DEFAULT_CHECKERS_PID: &str = "/run/checkers.pid";
 
-/// Runs the VRRP side when the command line and configuration call for it; `None` when
-/// they call for something this build does not run yet (the checker side).
-pub fn run(cli: &Cli) -> Option<ExitCode> {
-    if cli.check && !cli.vrrp {
-        return None;
+/// Which sides of keepalived this process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sides {
+    /// VRRP (keepalived's VRRP child).
+    pub vrrp: bool,
+    /// Health checkers and IPVS (keepalived's checker child).
+    pub checkers: bool,
+}
+
+impl Sides {
+    /// keepalived's choice: `-P` and `-C` pick sides; without either, a side runs when
+    /// the configuration has something for it, or with `--all`.
+    pub fn choose(cli: &Cli, cfg: &Config) -> Sides {
+        if cli.vrrp || cli.check {
+            return Sides {
+                vrrp: cli.vrrp,
+                checkers: cli.check,
+            };
+        }
+        Sides {
+            vrrp: cli.all || cfg.has_vrrp(),
+            checkers: cli.all || cfg.has_checkers(),
+        }
     }
+
+    /// The syslog ident, as keepalived's processes name themselves.
+    fn ident(self) -> &'static str {
+        match (self.vrrp, self.checkers) {
+            (true, false) => "Keepalived_vrrp",
+            (false, true) => "Keepalived_healthcheckers",
+            _ => "Keepalived",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match (self.vrrp, self.checkers) {
+            (true, true) => "VRRP, health checkers and IPVS",
+            (true, false) => "VRRP",
+            (false, true) => "health checkers and IPVS",
+            (false, false) => "nothing configured",
+        }
+    }
+}
+
+/// Runs the daemon until it is stopped.
+pub fn run(cli: &Cli) -> ExitCode {
     // A small long-running daemon gains nothing from 2 MB pages: with the allocator asking
     // for them, they made up two thirds of our resident memory (BENCHMARKS-vrrp.md).
     let _ = nix::sys::prctl::set_thp_disable(true);
@@ -40,132 +100,123 @@ pub fn run(cli: &Cli) -> Option<ExitCode> {
         Err(rejected) => {
             eprint!("{}", rejected.render());
             eprintln!("{}: configuration refused", cli.use_file.display());
-            return Some(ExitCode::from(EXIT_CONFIG_REFUSED));
+            return ExitCode::from(EXIT_CONFIG_REFUSED);
         }
     };
-    let cfg = &loaded.config;
-    if !cli.vrrp && (cfg.has_checkers() || !cfg.has_vrrp()) {
-        return None;
-    }
+    let warnings = loaded.render_warnings();
+    let cfg = Arc::new(loaded.config);
+    let sides = Sides::choose(cli, &cfg);
     // Pid file names are resolved now: detaching moves us to /.
     let cwd = std::env::current_dir().unwrap_or_default();
-    let pid_files = [
-        cli.pid
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_PID)),
-        cli.vrrp_pid
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_VRRP_PID)),
-    ]
-    .map(|p| cwd.join(p));
+    let pid_file = |given: &Option<PathBuf>, default: &str| {
+        cwd.join(given.clone().unwrap_or_else(|| PathBuf::from(default)))
+    };
+    let mut pid_files = vec![pid_file(&cli.pid, DEFAULT_PID)];
+    if sides.vrrp {
+        pid_files.push(pid_file(&cli.vrrp_pid, DEFAULT_VRRP_PID));
+    }
+    if sides.checkers {
+        pid_files.push(pid_file(&cli.checkers_pid, DEFAULT_CHECKERS_PID));
+    }
     if !cli.dont_fork
         && let Err(e) = nix::unistd::daemon(false, false)
     {
         eprintln!("rkeepalived: cannot detach: {e}");
-        return Some(ExitCode::from(EXIT_INIT_FAILED));
+        return ExitCode::from(EXIT_INIT_FAILED);
     }
-    logging::init(cli);
+    logging::init(cli, sides.ident());
     tracing::info!(
-        "Starting rkeepalived {} (VRRP), configuration {}",
+        "Starting rkeepalived {} ({}), configuration {}",
         env!("CARGO_PKG_VERSION"),
+        sides.describe(),
         cli.use_file.display()
     );
-    let warnings = loaded.render_warnings();
     for line in warnings.lines().filter(|l| !l.trim().is_empty()) {
         tracing::warn!("{line}");
     }
     if cli.namespace.is_some() {
         tracing::warn!("-s/--namespace is not supported yet; running in the current namespace");
     }
-    let (plan, unsupported) = match rk_vrrp::from_config::plan(cfg) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!("{e}");
-            return Some(ExitCode::from(EXIT_CONFIG_REFUSED));
+    let plan = if sides.vrrp {
+        match rk_vrrp::from_config::plan(&cfg) {
+            Ok((plan, unsupported)) => {
+                for w in unsupported {
+                    tracing::warn!("{w}");
+                }
+                Some(plan)
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::from(EXIT_CONFIG_REFUSED);
+            }
         }
+    } else {
+        None
     };
-    for w in unsupported {
-        tracing::warn!("{w}");
-    }
     let pids = match pidfile::PidFiles::create(&pid_files) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("{e}");
-            return Some(ExitCode::from(EXIT_INIT_FAILED));
-        }
-    };
-    let options = rk_vrrp::Options {
-        release_vips: !cli.dont_release_vrrp,
-        address_monitoring: cli.address_monitoring,
-    };
-    let files = dump::Files::from_config(&cfg.global);
-    let code = serve(plan, options, files);
-    drop(pids);
-    tracing::info!("Stopped rkeepalived");
-    Some(code)
-}
-
-fn serve(plan: rk_vrrp::Plan, options: rk_vrrp::Options, files: dump::Files) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot build the main runtime: {e}");
             return ExitCode::from(EXIT_INIT_FAILED);
         }
     };
-    rt.block_on(async move {
-        // Signal handlers first: a SIGTERM during start-up must not kill us half-way.
-        let handlers = (|| {
-            Ok::<_, std::io::Error>((
-                signal(SignalKind::terminate())?,
-                signal(SignalKind::interrupt())?,
-                signal(SignalKind::hangup())?,
-                signal(SignalKind::user_defined1())?,
-                signal(SignalKind::user_defined2())?,
-                signal(SignalKind::from_raw(libc_sigrtmin() + 2))?,
-            ))
-        })();
-        let (mut term, mut int, mut hup, mut usr1, mut usr2, mut json) = match handlers {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::error!("cannot install signal handlers: {e}");
-                return ExitCode::from(EXIT_INIT_FAILED);
-            }
-        };
-        let mut vrrp = match rk_vrrp::start(plan, options) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::error!("cannot start VRRP: {e}");
-                return ExitCode::from(EXIT_INIT_FAILED);
-            }
-        };
-        tracing::info!("Startup complete");
-        loop {
-            tokio::select! {
-                _ = term.recv() => break,
-                _ = int.recv() => break,
-                _ = hup.recv() => tracing::warn!("reload (SIGHUP) is not supported yet; restart to apply a new configuration"),
-                _ = usr1.recv() => files.write(&vrrp, dump::Kind::Data).await,
-                _ = usr2.recv() => files.write(&vrrp, dump::Kind::Stats).await,
-                _ = json.recv() => files.write(&vrrp, dump::Kind::Json).await,
-                () = vrrp.stopped() => {
-                    tracing::error!("the VRRP thread stopped unexpectedly");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-        tracing::info!("Stopping");
-        // Blocks this thread for the few milliseconds the goodbye takes; nothing else
-        // runs here.
-        vrrp.stop();
-        ExitCode::SUCCESS
-    })
+    let setup = serve::Setup {
+        keep_rules: cli.dont_release_ipvs || cfg.global.lvs_keep_rules_on_stop,
+        config: cfg,
+        sides,
+        plan,
+        vrrp_options: rk_vrrp::Options {
+            release_vips: !cli.dont_release_vrrp,
+            address_monitoring: cli.address_monitoring,
+        },
+    };
+    let code = serve::serve(setup);
+    drop(pids);
+    tracing::info!("Stopped rkeepalived");
+    code
 }
 
-/// SIGRTMIN as glibc reports it (34: glibc keeps two real-time signals for itself).
-fn libc_sigrtmin() -> i32 {
-    nix::libc::SIGRTMIN()
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use rk_config::{LoadOptions, load_str};
+
+    use super::*;
+
+    #[test]
+    fn sides_as_keepalived_chooses_them() {
+        let both = load_str(
+            "t.conf",
+            "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 1\n virtual_ipaddress { 10.1.1.1 }\n}\n\
+             virtual_server 10.1.1.1 80 {\n protocol TCP\n real_server 127.0.0.1 80 {\n }\n}\n",
+            &LoadOptions::for_tests(),
+        )
+        .unwrap()
+        .config;
+        let vrrp_only = Config {
+            virtual_servers: Vec::new(),
+            ..both.clone()
+        };
+        let cli = |args: &[&str]| {
+            Cli::parse_from(std::iter::once("rkeepalived").chain(args.iter().copied()))
+        };
+        let s = |vrrp, checkers| Sides { vrrp, checkers };
+        assert_eq!(Sides::choose(&cli(&[]), &both), s(true, true));
+        assert_eq!(Sides::choose(&cli(&["-P"]), &both), s(true, false));
+        assert_eq!(Sides::choose(&cli(&["-C"]), &both), s(false, true));
+        assert_eq!(Sides::choose(&cli(&["-P", "-C"]), &both), s(true, true));
+        assert_eq!(Sides::choose(&cli(&[]), &vrrp_only), s(true, false));
+        assert_eq!(Sides::choose(&cli(&["-C"]), &vrrp_only), s(false, true));
+        assert_eq!(
+            Sides::choose(&cli(&[]), &Config::default()),
+            s(false, false)
+        );
+        assert_eq!(
+            Sides::choose(&cli(&["--all"]), &Config::default()),
+            s(true, true)
+        );
+        assert_eq!(s(true, false).ident(), "Keepalived_vrrp");
+        assert_eq!(s(false, true).ident(), "Keepalived_healthcheckers");
+        assert_eq!(s(true, true).ident(), "Keepalived");
+    }
 }

@@ -1,0 +1,309 @@
+//! Real-server health from checker events: a real server is up only while every one of its
+//! checkers is up (keepalived's `num_failed_checkers == 0`), and its weight follows the
+//! dynamic weights its checkers report. Pure: the caller feeds events and acts on the
+//! changes (log line, notify script, coordinator input).
+
+use std::collections::{BTreeMap, HashMap};
+
+use rk_checkers::probe::DynamicWeight;
+use rk_checkers::{CheckerEvent, CheckerId, EventKind, RealServerId};
+use rk_coordinator::RsHealth;
+
+use super::checks::Mapping;
+
+/// One checker as its real server sees it.
+#[derive(Clone, Copy, Debug)]
+struct CheckerState {
+    up: bool,
+    weight: Option<DynamicWeight>,
+    /// The state it starts in: up unless `alpha`.
+    initial: bool,
+}
+
+#[derive(Clone, Debug)]
+struct RsState {
+    checkers: BTreeMap<CheckerId, CheckerState>,
+    /// The configured weight, base of FILE_CHECK offsets.
+    configured: u32,
+    /// What the checkers say now.
+    health: RsHealth,
+}
+
+impl RsState {
+    fn compute(&self) -> RsHealth {
+        let up = self.checkers.values().all(|c| c.up);
+        let mut absolute = None;
+        let mut offset: i64 = 0;
+        let mut dynamic = false;
+        for c in self.checkers.values() {
+            match c.weight {
+                None | Some(DynamicWeight::Configured) => {}
+                Some(DynamicWeight::Absolute(w)) => {
+                    absolute = Some(i64::from(w));
+                    dynamic = true;
+                }
+                Some(DynamicWeight::Offset(o)) => {
+                    offset = offset.saturating_add(o);
+                    dynamic = true;
+                }
+            }
+        }
+        let weight = dynamic.then(|| {
+            absolute
+                .unwrap_or(i64::from(self.configured))
+                .saturating_add(offset)
+        });
+        RsHealth { up, weight }
+    }
+}
+
+/// What one event did to its real server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The real server.
+    pub rs: RealServerId,
+    /// Its health before the event.
+    pub before: RsHealth,
+    /// And after.
+    pub after: RsHealth,
+    /// Checkers of it that are down now.
+    pub failing: usize,
+    /// Its checkers.
+    pub total: usize,
+}
+
+impl Outcome {
+    /// The real server went up or down.
+    pub fn up_changed(&self) -> bool {
+        self.before.up != self.after.up
+    }
+
+    /// Something the coordinator must hear changed.
+    pub fn changed(&self) -> bool {
+        self.before != self.after
+    }
+}
+
+/// Health of every real server that has checkers.
+#[derive(Debug, Default)]
+pub struct Aggregator {
+    rs: HashMap<RealServerId, RsState>,
+    owner: HashMap<CheckerId, RealServerId>,
+}
+
+impl Aggregator {
+    /// Start-up state for `mapping`, with the configured weights from `weights`: every
+    /// checker up unless `alpha`, as keepalived starts them.
+    pub fn new(mapping: &Mapping, weight_of: impl Fn(RealServerId) -> u32) -> Aggregator {
+        let mut a = Aggregator::default();
+        for (id, c) in &mapping.checkers {
+            a.owner.insert(*id, c.rs);
+            let st = a.rs.entry(c.rs).or_insert_with(|| RsState {
+                checkers: BTreeMap::new(),
+                configured: weight_of(c.rs),
+                health: RsHealth::UP,
+            });
+            st.checkers.insert(
+                *id,
+                CheckerState {
+                    up: !c.alpha,
+                    weight: None,
+                    initial: !c.alpha,
+                },
+            );
+        }
+        for st in a.rs.values_mut() {
+            st.health = st.compute();
+        }
+        a
+    }
+
+    /// The health of `rs` (up for a real server without checkers).
+    #[cfg(test)]
+    pub fn health(&self, rs: RealServerId) -> RsHealth {
+        self.rs.get(&rs).map_or(RsHealth::UP, |s| s.health)
+    }
+
+    /// Forgets a checker that cannot run (the runner refused its spec): its real server
+    /// is judged by the others, as keepalived runs it after skipping the checker.
+    pub fn remove(&mut self, checker: CheckerId) {
+        let Some(rs) = self.owner.remove(&checker) else {
+            return;
+        };
+        if let Some(st) = self.rs.get_mut(&rs) {
+            st.checkers.remove(&checker);
+            st.health = st.compute();
+        }
+    }
+
+    /// Puts `checkers` back in their start-up state (their runs start afresh: `ha_suspend`
+    /// resumed them); one outcome per real server whose health this changed.
+    pub fn reset(&mut self, checkers: &[CheckerId]) -> Vec<Outcome> {
+        let mut touched: BTreeMap<RealServerId, RsHealth> = BTreeMap::new();
+        for id in checkers {
+            let Some(rs) = self.owner.get(id) else {
+                continue;
+            };
+            let Some(st) = self.rs.get_mut(rs) else {
+                continue;
+            };
+            touched.entry(*rs).or_insert(st.health);
+            if let Some(c) = st.checkers.get_mut(id) {
+                c.up = c.initial;
+                c.weight = None;
+            }
+        }
+        let mut out = Vec::new();
+        for (rs, before) in touched {
+            let Some(st) = self.rs.get_mut(&rs) else {
+                continue;
+            };
+            st.health = st.compute();
+            let o = Outcome {
+                rs,
+                before,
+                after: st.health,
+                failing: st.checkers.values().filter(|c| !c.up).count(),
+                total: st.checkers.len(),
+            };
+            if o.changed() {
+                out.push(o);
+            }
+        }
+        out
+    }
+
+    /// Takes one checker event; `None` for a checker this mapping does not have (removed
+    /// by a reload while its event was on the way).
+    pub fn on_event(&mut self, ev: &CheckerEvent) -> Option<Outcome> {
+        let rs = *self.owner.get(&ev.checker)?;
+        let st = self.rs.get_mut(&rs)?;
+        let c = st.checkers.get_mut(&ev.checker)?;
+        match ev.kind {
+            EventKind::Up => c.up = true,
+            EventKind::Down => {
+                c.up = false;
+                // The runner resets a dynamic weight silently when its checker goes down.
+                c.weight = None;
+            }
+            EventKind::Weight(w) => c.weight = Some(w),
+        }
+        let before = st.health;
+        st.health = st.compute();
+        Some(Outcome {
+            rs,
+            before,
+            after: st.health,
+            failing: st.checkers.values().filter(|c| !c.up).count(),
+            total: st.checkers.len(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::checks::CheckerEntry;
+
+    fn mapping(checkers: &[(u64, u64, bool)]) -> Mapping {
+        let mut m = Mapping::default();
+        for &(c, rs, alpha) in checkers {
+            m.checkers.insert(
+                CheckerId(c),
+                CheckerEntry {
+                    rs: RealServerId(rs),
+                    kind: "TCP_CHECK",
+                    alpha,
+                    target: String::new(),
+                },
+            );
+        }
+        m
+    }
+
+    fn ev(c: u64, rs: u64, kind: EventKind) -> CheckerEvent {
+        CheckerEvent {
+            checker: CheckerId(c),
+            real_server: RealServerId(rs),
+            kind,
+            reason: None,
+            latency: None,
+        }
+    }
+
+    #[test]
+    fn up_only_while_every_checker_is_up() {
+        let m = mapping(&[(1, 10, false), (2, 10, false)]);
+        let mut a = Aggregator::new(&m, |_| 5);
+        assert_eq!(a.health(RealServerId(10)), RsHealth::UP);
+        let o = a.on_event(&ev(1, 10, EventKind::Down)).unwrap();
+        assert!(o.up_changed() && !o.after.up);
+        assert_eq!((o.failing, o.total), (1, 2));
+        // The second checker failing too changes nothing the coordinator sees.
+        let o = a.on_event(&ev(2, 10, EventKind::Down)).unwrap();
+        assert!(!o.changed());
+        assert_eq!(o.failing, 2);
+        // One back: still down.
+        let o = a.on_event(&ev(1, 10, EventKind::Up)).unwrap();
+        assert!(!o.changed() && !o.after.up);
+        let o = a.on_event(&ev(2, 10, EventKind::Up)).unwrap();
+        assert!(o.up_changed() && o.after.up);
+        assert!(
+            a.on_event(&ev(99, 10, EventKind::Up)).is_none(),
+            "unknown checker"
+        );
+    }
+
+    #[test]
+    fn alpha_starts_down() {
+        let m = mapping(&[(1, 10, true), (2, 11, false)]);
+        let mut a = Aggregator::new(&m, |_| 1);
+        assert!(!a.health(RealServerId(10)).up);
+        assert!(a.health(RealServerId(11)).up);
+        assert!(a.health(RealServerId(12)).up, "no checkers: up");
+        assert!(a.on_event(&ev(1, 10, EventKind::Up)).unwrap().up_changed());
+    }
+
+    #[test]
+    fn reset_to_start_up_state() {
+        let m = mapping(&[(1, 10, false), (2, 10, false), (3, 11, true)]);
+        let mut a = Aggregator::new(&m, |_| 1);
+        a.on_event(&ev(1, 10, EventKind::Down));
+        a.on_event(&ev(3, 11, EventKind::Up));
+        let out = a.reset(&[CheckerId(1), CheckerId(3), CheckerId(99)]);
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().any(|o| o.rs == RealServerId(10) && o.after.up));
+        assert!(out.iter().any(|o| o.rs == RealServerId(11) && !o.after.up));
+        assert!(a.reset(&[CheckerId(2)]).is_empty(), "no change");
+    }
+
+    #[test]
+    fn dynamic_weights() {
+        let m = mapping(&[(1, 10, false), (2, 10, false)]);
+        let mut a = Aggregator::new(&m, |_| 5);
+        // MISC misc_dynamic: exit 12 → weight 10.
+        let o = a
+            .on_event(&ev(1, 10, EventKind::Weight(DynamicWeight::Absolute(10))))
+            .unwrap();
+        assert_eq!(o.after.weight, Some(10));
+        assert!(o.changed() && !o.up_changed());
+        // FILE_CHECK offset adds to it.
+        let o = a
+            .on_event(&ev(2, 10, EventKind::Weight(DynamicWeight::Offset(-3))))
+            .unwrap();
+        assert_eq!(o.after.weight, Some(7));
+        // Down resets the MISC weight: configured 5 + offset.
+        let o = a.on_event(&ev(1, 10, EventKind::Down)).unwrap();
+        assert_eq!(
+            o.after,
+            RsHealth {
+                up: false,
+                weight: Some(2)
+            }
+        );
+        let o = a
+            .on_event(&ev(2, 10, EventKind::Weight(DynamicWeight::Configured)))
+            .unwrap();
+        assert_eq!(o.after.weight, None, "back to the configured weight");
+    }
+}

@@ -1,0 +1,476 @@
+//! The LVS side's coordinator task: takes VRRP states and real-server health, keeps the
+//! kernel's IPVS table as the coordinator wants it, runs `quorum_up` / `quorum_down` on
+//! quorum transitions, answers the state dump, and removes our rules at stop (with the
+//! `omega` notifies).
+//!
+//! Without IPVS (a kernel without `ip_vs`, as on the build hosts) the same engine runs
+//! without a kernel behind it: quorum, notify scripts and the state dump work, and
+//! nothing is sent anywhere. The log says so once at start.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rk_checkers::runner::Snapshot;
+use rk_config::Config;
+use rk_config::model::{RealServer, VirtualServer};
+use rk_coordinator::{
+    CounterSnapshot, Engine, Health, Input, Policy, Problem, QuorumEvent, Reconciler,
+    ReconcilerOptions, RsId, RulesMode, VsId,
+};
+use rk_ipvs::{IpvsError, IpvsHandle};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::check_dump;
+use super::checks::Mapping;
+use super::notify::{self, Job, Notifier};
+
+/// Depth of the input queue: a burst of health changes waits here while a pass applies.
+const QUEUE: usize = 4096;
+
+/// The coordinator's settings from our keywords. `vrrp_runs`: a VRRP side runs in this
+/// process and reports instance states; without one (`-C`) nothing would ever report
+/// ownership, so every virtual server is installed (keepalived's behaviour).
+pub fn policy(cfg: &Config, vrrp_runs: bool) -> Policy {
+    Policy {
+        rules: if cfg.global.lvs_rules_everywhere || !vrrp_runs {
+            RulesMode::Everywhere
+        } else {
+            RulesMode::FollowVip
+        },
+        track_instance: cfg
+            .virtual_servers
+            .iter()
+            .filter_map(|vs| Some((VsId::of(vs), vs.track_instance.clone()?)))
+            .collect(),
+        drain_timeout: cfg.global.lvs_drain_timeout,
+        vs_drain_timeout: cfg
+            .virtual_servers
+            .iter()
+            .filter_map(|vs| Some((VsId::of(vs), vs.drain_timeout?)))
+            .collect(),
+    }
+}
+
+/// Connects to the kernel's IPVS. Like keepalived, loads `ip_vs` with `modprobe` when the
+/// family is missing, then tries once more.
+pub async fn connect() -> Result<IpvsHandle, IpvsError> {
+    match IpvsHandle::connect().await {
+        Err(IpvsError::NotAvailable) => {
+            let loaded = tokio::time::timeout(
+                Duration::from_secs(5),
+                tokio::process::Command::new("modprobe")
+                    .arg("ip_vs")
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status(),
+            )
+            .await;
+            match loaded {
+                Ok(Ok(s)) if s.success() => IpvsHandle::connect().await,
+                _ => Err(IpvsError::NotAvailable),
+            }
+        }
+        other => other,
+    }
+}
+
+enum Cmd {
+    Input(Input),
+    Dump {
+        checkers: Option<Snapshot>,
+        reply: oneshot::Sender<String>,
+    },
+    Counters(oneshot::Sender<Option<CounterSnapshot>>),
+    Stop {
+        keep_rules: bool,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// Sends inputs to the coordinator task. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct LvsInput {
+    tx: mpsc::Sender<Cmd>,
+}
+
+impl LvsInput {
+    /// Queues an input (waits while the queue is full).
+    pub async fn send(&self, input: Input) {
+        // A closed queue means the task stopped: nothing left to tell.
+        let _ = self.tx.send(Cmd::Input(input)).await;
+    }
+}
+
+impl std::fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Cmd::Input(_) => "Input",
+            Cmd::Dump { .. } => "Dump",
+            Cmd::Counters(_) => "Counters",
+            Cmd::Stop { .. } => "Stop",
+        })
+    }
+}
+
+/// The running coordinator task.
+#[derive(Debug)]
+pub struct Lvs {
+    tx: mpsc::Sender<Cmd>,
+    task: JoinHandle<()>,
+}
+
+enum Backend {
+    /// The kernel's table, through the reconciler.
+    Kernel(Box<Reconciler>),
+    /// No IPVS: the engine alone, for quorum and the dump.
+    Model(Box<Engine>),
+}
+
+impl Backend {
+    fn engine(&self) -> &Engine {
+        match self {
+            Backend::Kernel(r) => r.engine(),
+            Backend::Model(e) => e,
+        }
+    }
+
+    fn engine_mut(&mut self) -> &mut Engine {
+        match self {
+            Backend::Kernel(r) => r.engine_mut(),
+            Backend::Model(e) => e,
+        }
+    }
+}
+
+struct Task {
+    backend: Backend,
+    notifier: Notifier,
+    mapping: Arc<Mapping>,
+    /// Virtual servers by identity, into `config.virtual_servers`.
+    vs_index: HashMap<VsId, usize>,
+    /// What the dump says about IPVS.
+    ipvs_state: String,
+    last_problems: Vec<Problem>,
+}
+
+impl Lvs {
+    /// Starts the task. `ipvs`: the kernel's IPVS, or why there is none.
+    pub async fn start(
+        config: Arc<Config>,
+        policy: Policy,
+        ipvs: Result<IpvsHandle, String>,
+        notifier: Notifier,
+        mapping: Arc<Mapping>,
+    ) -> Lvs {
+        let mode = match policy.rules {
+            RulesMode::FollowVip => "rules follow the VIP",
+            RulesMode::Everywhere => "rules on every node",
+        };
+        let engine = Engine::new(config.clone(), policy);
+        let mut opts = ReconcilerOptions::from_config(&config);
+        opts.period = config.global.lvs_reconcile_interval;
+        let (backend, ipvs_state) = match ipvs {
+            Ok(handle) => match Reconciler::start(handle, engine.clone(), opts).await {
+                Ok(r) => {
+                    tracing::info!("IPVS: available, {mode}");
+                    (Backend::Kernel(Box::new(r)), format!("available, {mode}"))
+                }
+                Err(e) => {
+                    tracing::error!(
+                        "IPVS: {e}; no IPVS rules are installed, health checks and notify scripts still run"
+                    );
+                    (
+                        Backend::Model(Box::new(engine)),
+                        format!("not used: {e}; {mode}"),
+                    )
+                }
+            },
+            Err(why) => {
+                tracing::error!(
+                    "IPVS is not available: {why}; no IPVS rules are installed, health checks and notify scripts still run"
+                );
+                (
+                    Backend::Model(Box::new(engine)),
+                    format!("not available: {why}; {mode}"),
+                )
+            }
+        };
+        let vs_index = config
+            .virtual_servers
+            .iter()
+            .enumerate()
+            .map(|(i, vs)| (VsId::of(vs), i))
+            .collect();
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let task = Task {
+            backend,
+            notifier,
+            mapping,
+            vs_index,
+            ipvs_state,
+            last_problems: Vec::new(),
+        };
+        Lvs {
+            tx,
+            task: tokio::spawn(task.run(rx)),
+        }
+    }
+
+    /// A sender for inputs.
+    pub fn input(&self) -> LvsInput {
+        LvsInput {
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// The checker/IPVS state dump (keepalived's `/tmp/keepalived_check.data`).
+    pub async fn dump(&self, checkers: Option<Snapshot>) -> Option<String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Cmd::Dump { checkers, reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The coordinator's counters (`None` without IPVS).
+    pub async fn counters(&self) -> Option<CounterSnapshot> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Cmd::Counters(reply)).await.ok()?;
+        rx.await.ok().flatten()
+    }
+
+    /// Stops: `omega` notifies, then our rules removed unless `keep_rules`. Returns when
+    /// both are done.
+    pub async fn stop(self, keep_rules: bool) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Cmd::Stop { keep_rules, reply }).await.is_ok() {
+            let _ = rx.await;
+        }
+        let _ = self.task.await;
+    }
+}
+
+impl Task {
+    fn config(&self) -> Arc<Config> {
+        self.backend.engine().config().clone()
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
+        self.pass(true).await;
+        loop {
+            let wake = match &self.backend {
+                Backend::Kernel(r) => r.next_wakeup(),
+                // Nothing to read back without a kernel: wait for inputs only.
+                Backend::Model(_) => Instant::now() + Duration::from_secs(3600),
+            };
+            let woke = tokio::select! {
+                cmd = rx.recv() => {
+                    // A burst of inputs is taken together: one pass for all of it.
+                    let mut next = cmd;
+                    loop {
+                        match next {
+                            // Every sender gone: the daemon is gone without a word.
+                            None => return self.stop(false, None).await,
+                            Some(Cmd::Stop { keep_rules, reply }) => {
+                                return self.stop(keep_rules, Some(reply)).await;
+                            }
+                            Some(c) => self.accept(c),
+                        }
+                        match rx.try_recv() {
+                            Ok(c) => next = Some(c),
+                            Err(_) => break,
+                        }
+                    }
+                    false
+                }
+                _ = tokio::time::sleep_until(wake) => true,
+            };
+            self.pass(woke).await;
+        }
+    }
+
+    fn accept(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Input(Input::Instance { name, role }) => {
+                self.backend.engine_mut().set_role(&name, role)
+            }
+            Cmd::Input(Input::Health { rs, health }) => {
+                self.backend.engine_mut().set_health(rs, health)
+            }
+            Cmd::Input(Input::Config { config, policy }) => {
+                self.backend.engine_mut().set_config(config, policy)
+            }
+            Cmd::Input(Input::Reconcile) => {
+                if let Backend::Kernel(r) = &mut self.backend {
+                    r.request_read();
+                }
+            }
+            // Only `run` takes a stop.
+            Cmd::Input(Input::Shutdown { .. }) | Cmd::Stop { .. } => {}
+            Cmd::Dump { checkers, reply } => {
+                let text = check_dump::render(
+                    self.backend.engine(),
+                    &self.ipvs_state,
+                    &self.mapping,
+                    checkers.as_ref(),
+                );
+                let _ = reply.send(text);
+            }
+            Cmd::Counters(reply) => {
+                let c = match &self.backend {
+                    Backend::Kernel(r) => Some(r.counters().snapshot()),
+                    Backend::Model(_) => None,
+                };
+                let _ = reply.send(c);
+            }
+        }
+    }
+
+    /// One pass when something changed or (with a kernel) a read is due.
+    async fn pass(&mut self, woke: bool) {
+        let events = match &mut self.backend {
+            Backend::Kernel(r) => {
+                if !woke && !r.engine().is_dirty() {
+                    return;
+                }
+                match r.reconcile().await {
+                    Ok(report) => report.events,
+                    Err(e) => {
+                        tracing::error!("IPVS reconcile: {e}; retrying at the next period");
+                        Vec::new()
+                    }
+                }
+            }
+            Backend::Model(e) => {
+                if !e.is_dirty() {
+                    return;
+                }
+                let plan = e.plan(std::time::Instant::now(), None);
+                if plan.recomputed && plan.problems != self.last_problems {
+                    for p in &plan.problems {
+                        tracing::warn!("IPVS configuration: {p}");
+                    }
+                    self.last_problems = plan.problems;
+                }
+                // The reconciler logs transitions itself; without it, say them here.
+                for e in plan.events.iter().filter(|e| !e.initial) {
+                    tracing::info!(
+                        "virtual server {}: {} (weight {} against {}, quorum {} hysteresis {})",
+                        e.vs,
+                        if e.up { "gained quorum" } else { "lost quorum" },
+                        e.weight,
+                        e.threshold,
+                        e.quorum,
+                        e.hysteresis
+                    );
+                }
+                plan.events
+            }
+        };
+        for e in events {
+            self.quorum_notify(&e);
+        }
+    }
+
+    /// `quorum_up` / `quorum_down`, also for keepalived's start-up notices ("Starting with
+    /// quorum up" runs `quorum_up`).
+    fn quorum_notify(&self, e: &QuorumEvent) {
+        let cfg = self.config();
+        let Some(vs) = self.vs_index.get(&e.vs).map(|i| &cfg.virtual_servers[*i]) else {
+            return;
+        };
+        let (name, script) = if e.up {
+            ("quorum_up", &vs.quorum_up)
+        } else {
+            ("quorum_down", &vs.quorum_down)
+        };
+        if let Some(s) = script {
+            self.notifier
+                .script(format!("{name} of virtual server {}", e.vs), s, &cfg.global);
+        }
+    }
+
+    async fn stop(self, keep_rules: bool, reply: Option<oneshot::Sender<()>>) {
+        let cfg = self.config();
+        let jobs = omega_jobs(&cfg, self.backend.engine().health());
+        let scripts = notify::run_at_stop(jobs, notify::STOP_TIMEOUT);
+        let rules = async {
+            match self.backend {
+                Backend::Kernel(r) if !keep_rules => {
+                    r.shutdown().await;
+                }
+                Backend::Kernel(_) => {
+                    tracing::info!("IPVS: stopping, rules kept for the next start");
+                }
+                Backend::Model(_) => {}
+            }
+        };
+        tokio::join!(scripts, rules);
+        if let Some(r) = reply {
+            let _ = r.send(());
+        }
+    }
+}
+
+/// Whether `rs` is alive for the coordinator: no checkers, or what they said, or (before
+/// they said anything) up unless one of them is `alpha`.
+pub fn alive(health: &Health, vs: &VirtualServer, rs: &RealServer) -> bool {
+    if rs.checkers.is_empty() {
+        return true;
+    }
+    match health.get(&RsId::of(vs, rs)) {
+        Some(h) => h.up,
+        None => !rs.checkers.iter().any(|c| c.timing.alpha),
+    }
+}
+
+/// keepalived's `omega` at stop: `notify_down` of every alive real server, then
+/// `quorum_down`, for each virtual server with `omega`.
+fn omega_jobs(cfg: &Config, health: &Health) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    let mut push = |what: String, s: &rk_config::model::Script| match Job::new(what, s, &cfg.global)
+    {
+        Ok(j) => jobs.push(j),
+        Err(e) => tracing::error!("{e}"),
+    };
+    for vs in cfg.virtual_servers.iter().filter(|v| v.omega) {
+        let id = VsId::of(vs);
+        for rs in &vs.real_servers {
+            if let Some(s) = &rs.notify_down
+                && alive(health, vs, rs)
+            {
+                push(
+                    format!("notify_down of real server {} (omega)", RsId::of(vs, rs)),
+                    s,
+                );
+            }
+        }
+        if let Some(s) = &vs.quorum_down {
+            push(format!("quorum_down of virtual server {id} (omega)"), s);
+        }
+    }
+    jobs
+}
+
+/// `rs_init_notifies`: `notify_up` of every real server alive at start.
+pub fn init_notifies(cfg: &Config, notifier: &Notifier) {
+    if !cfg.global.rs_init_notifies {
+        return;
+    }
+    let health = Health::new();
+    for vs in &cfg.virtual_servers {
+        for rs in &vs.real_servers {
+            if let Some(s) = &rs.notify_up
+                && alive(&health, vs, rs)
+            {
+                notifier.script(
+                    format!("notify_up of real server {} (start)", RsId::of(vs, rs)),
+                    s,
+                    &cfg.global,
+                );
+            }
+        }
+    }
+}

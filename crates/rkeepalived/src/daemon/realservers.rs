@@ -1,0 +1,273 @@
+//! The checker runner and what its events do: each checker transition is folded into its
+//! real server's health ([`super::health`]); a real server going up or down is logged with
+//! the checker and the reason, runs its `notify_up` / `notify_down`, and is reported to the
+//! coordinator (as is a dynamic weight change). `ha_suspend` ([`super::suspend`]) takes
+//! checkers out of the runner while their virtual server's address is absent.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rk_checkers::runner::Snapshot;
+use rk_checkers::{
+    CheckerEvent, CheckerId, CheckerSpec, EventKind, Runner, RunnerHandle, RunnerOptions,
+};
+use rk_config::Config;
+use rk_coordinator::{Input, VsId};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::checks::Mapping;
+use super::health::{Aggregator, Outcome};
+use super::lvs::LvsInput;
+use super::notify::Notifier;
+use super::suspend;
+
+/// The running checkers.
+#[derive(Debug)]
+pub struct RealServers {
+    runner: RunnerHandle,
+    task: JoinHandle<()>,
+    suspend_task: Option<JoinHandle<()>>,
+}
+
+impl RealServers {
+    /// Starts every checker of `mapping` (those of `ha_suspend` virtual servers once their
+    /// address is known to be here) and the task that follows their events.
+    pub async fn start(
+        cfg: Arc<Config>,
+        mapping: Arc<Mapping>,
+        lvs: LvsInput,
+        notifier: Notifier,
+    ) -> RealServers {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let runner = Runner::spawn(RunnerOptions::default(), tx);
+        let (watched, problems) = suspend::watched(&cfg);
+        for p in problems {
+            tracing::warn!("{p}");
+        }
+        let suspended: BTreeSet<usize> = watched.iter().map(|w| w.vs).collect();
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        let suspend_task =
+            (!watched.is_empty()).then(|| tokio::spawn(suspend::follow(watched, ctl_tx)));
+        let mut skipped = Vec::new();
+        let first = active(&mapping, &suspended);
+        match runner.apply(first).await {
+            Ok(report) => {
+                for (id, e) in &report.errors {
+                    tracing::error!(
+                        "{} cannot run ({e}); the real server runs without it",
+                        describe(&mapping, *id)
+                    );
+                    skipped.push(*id);
+                }
+                tracing::info!(
+                    "health checkers started: {} checkers for {} real servers",
+                    report.added,
+                    mapping.real_servers.len()
+                );
+            }
+            Err(e) => tracing::error!("cannot start the health checkers: {e}"),
+        }
+        let mut agg = Aggregator::new(&mapping, |rs| {
+            mapping
+                .real_servers
+                .get(&rs)
+                .map_or(1, |e| cfg.virtual_servers[e.vs].real_servers[e.rs].weight)
+        });
+        for id in &skipped {
+            agg.remove(*id);
+        }
+        let follower = Follower {
+            agg,
+            cfg,
+            mapping,
+            lvs,
+            notifier,
+            runner: runner.clone(),
+            suspended,
+        };
+        RealServers {
+            runner,
+            task: tokio::spawn(follower.run(rx, ctl_rx)),
+            suspend_task,
+        }
+    }
+
+    /// Every checker's status, for the state dump.
+    pub async fn snapshot(&self) -> Option<Snapshot> {
+        self.runner.snapshot().await.ok()
+    }
+
+    /// Stops every probe (a MISC script in flight is killed with its process group) and
+    /// the event task.
+    pub async fn stop(self) {
+        if let Some(t) = &self.suspend_task {
+            t.abort();
+        }
+        self.runner.shutdown().await;
+        // The runner's end closed the event channel: the task ends with the events left.
+        let _ = self.task.await;
+    }
+}
+
+/// The specs of the checkers whose virtual server is not suspended.
+fn active(mapping: &Mapping, suspended: &BTreeSet<usize>) -> Vec<CheckerSpec> {
+    mapping
+        .specs
+        .iter()
+        .filter(|s| {
+            mapping
+                .real_servers
+                .get(&s.real_server)
+                .is_none_or(|e| !suspended.contains(&e.vs))
+        })
+        .cloned()
+        .collect()
+}
+
+/// `TCP_CHECK 10.0.0.2:80 of real server 10.0.0.2:80 of TCP 10.0.0.1:80`.
+fn describe(mapping: &Mapping, id: CheckerId) -> String {
+    mapping
+        .checkers
+        .get(&id)
+        .and_then(|c| Some((c, mapping.real_servers.get(&c.rs)?)))
+        .map(|(c, r)| format!("{} {} of real server {}", c.kind, c.target, r.id))
+        .unwrap_or_else(|| format!("checker {}", id.0))
+}
+
+struct Follower {
+    agg: Aggregator,
+    cfg: Arc<Config>,
+    mapping: Arc<Mapping>,
+    lvs: LvsInput,
+    notifier: Notifier,
+    runner: RunnerHandle,
+    /// `ha_suspend` virtual servers whose checkers are out of the runner.
+    suspended: BTreeSet<usize>,
+}
+
+impl Follower {
+    async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<CheckerEvent>,
+        mut ctl: mpsc::UnboundedReceiver<BTreeSet<usize>>,
+    ) {
+        loop {
+            tokio::select! {
+                // A suspension change first: events after it belong to the new set.
+                biased;
+                Some(set) = ctl.recv() => self.suspend(set).await,
+                ev = rx.recv() => match ev {
+                    Some(ev) => self.event(&ev).await,
+                    None => return,
+                },
+            }
+        }
+    }
+
+    async fn event(&mut self, ev: &CheckerEvent) {
+        let Some(o) = self.agg.on_event(ev) else {
+            return;
+        };
+        let (kind, target) = self
+            .mapping
+            .checkers
+            .get(&ev.checker)
+            .map_or(("checker", String::new()), |c| (c.kind, c.target.clone()));
+        let why = match (&ev.kind, &ev.reason) {
+            (EventKind::Down, Some(r)) => format!("{kind} {target} failed: {r}"),
+            (EventKind::Down, None) => format!("{kind} {target} failed"),
+            (EventKind::Up, _) => format!("{kind} {target} succeeded"),
+            (EventKind::Weight(w), _) => format!("{kind} {target} set weight {w:?}"),
+        };
+        let checker_changed = matches!(ev.kind, EventKind::Up | EventKind::Down);
+        self.act(&o, &why, checker_changed).await;
+    }
+
+    /// `ha_suspend`: checkers out of the runner, or back in (starting afresh).
+    async fn suspend(&mut self, set: BTreeSet<usize>) {
+        if set == self.suspended {
+            return;
+        }
+        let mut resumed = Vec::new();
+        for vs in set.symmetric_difference(&self.suspended) {
+            let now_suspended = set.contains(vs);
+            let id = VsId::of(&self.cfg.virtual_servers[*vs]);
+            tracing::info!(
+                "virtual server {id}: its address is {} this node: checkers {} (ha_suspend)",
+                if now_suspended { "not on" } else { "on" },
+                if now_suspended { "suspended" } else { "resume" }
+            );
+            if !now_suspended {
+                resumed.extend(
+                    self.mapping
+                        .real_servers
+                        .values()
+                        .filter(|e| e.vs == *vs)
+                        .flat_map(|e| e.checkers.iter().copied()),
+                );
+            }
+        }
+        self.suspended = set;
+        // The runner starts resumed checkers afresh; so does their real servers' health.
+        for o in self.agg.reset(&resumed) {
+            self.act(&o, "checks resumed (ha_suspend), starting afresh", false)
+                .await;
+        }
+        if let Err(e) = self
+            .runner
+            .apply(active(&self.mapping, &self.suspended))
+            .await
+        {
+            tracing::error!("ha_suspend: {e}");
+        }
+    }
+
+    /// The log line, notify script and coordinator input of one outcome.
+    async fn act(&self, o: &Outcome, why: &str, checker_changed: bool) {
+        let Some(entry) = self.mapping.real_servers.get(&o.rs) else {
+            return;
+        };
+        let rs = &self.cfg.virtual_servers[entry.vs].real_servers[entry.rs];
+        let id = &entry.id;
+        if o.up_changed() {
+            let (state, name, script) = if o.after.up {
+                ("UP", "notify_up", &rs.notify_up)
+            } else {
+                ("DOWN", "notify_down", &rs.notify_down)
+            };
+            if o.after.up {
+                tracing::info!("real server {id} is {state}: {why}");
+            } else {
+                tracing::warn!("real server {id} is {state}: {why}");
+            }
+            if let Some(s) = script {
+                self.notifier
+                    .script(format!("{name} of real server {id}"), s, &self.cfg.global);
+            }
+        } else if o.before.weight != o.after.weight {
+            let w = o
+                .after
+                .weight
+                .map_or_else(|| format!("{} (configured)", rs.weight), |w| w.to_string());
+            tracing::info!("real server {id}: weight {w} ({why})");
+        } else if checker_changed {
+            tracing::info!(
+                "real server {id} stays {}: {why} ({} of {} checkers failing)",
+                if o.after.up { "UP" } else { "DOWN" },
+                o.failing,
+                o.total
+            );
+        }
+        // After the notify is queued: its script runs before any quorum script this
+        // change causes.
+        if o.changed() {
+            self.lvs
+                .send(Input::Health {
+                    rs: entry.id.clone(),
+                    health: Some(o.after),
+                })
+                .await;
+        }
+    }
+}
