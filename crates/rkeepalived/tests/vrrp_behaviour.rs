@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rk_testkit::netns::{Proc, skip_requested};
 use vrrp_lab::*;
 
-const WAIT: Duration = Duration::from_secs(6);
+const WAIT: Duration = Duration::from_secs(10);
 
 /// A VRRPv3 instance at 100 ms on eth0 with `vip` and `extra` lines.
 fn v3(prio: u8, vip: &str, extra: &str) -> String {
@@ -48,7 +48,7 @@ fn pair(
 }
 
 /// SIGTERM: the master sends priority 0 and removes its VIP; the backup takes over after
-/// its skew time (≈ 61 ms at priority 100, 100 ms adverts), well before the 361 ms down
+/// its skew time (609 ms at priority 100 with 1 s adverts), not after the 3.6 s down
 /// interval; the stopped daemon exits 0 and removes its pid files.
 #[test]
 fn sigterm_sends_priority_zero_and_releases_the_vip() {
@@ -56,7 +56,9 @@ fn sigterm_sends_priority_zero_and_releases_the_vip() {
         return;
     }
     let vip = "10.88.0.100/24";
-    let (lab, na, nb, _client, mut a, b) = pair("term", &v3(200, vip, ""), &v3(100, vip, ""));
+    // 1 s adverts: the skew (0.6 s) and the down interval (3.6 s) are far apart.
+    let slow = |p| v3(p, vip, "").replace("advert_int 0.1", "advert_int 1");
+    let (lab, na, nb, _client, mut a, b) = pair("term", &slow(200), &slow(100));
     expect("VIP on a", Duration::from_secs(2), &[&a, &b], || {
         na.ns.has_addr("eth0", "10.88.0.100")
     });
@@ -86,10 +88,10 @@ fn sigterm_sends_priority_zero_and_releases_the_vip() {
     );
     assert!(nb.ns.has_addr("eth0", "10.88.0.100"));
     assert!(!pid_file.exists(), "pid file removed");
-    // The skew is 61 ms; the full down interval 361 ms. Process exit and log polling add
-    // tens of milliseconds: anything near the down interval means priority 0 was missed.
+    // The reason above already says priority 0 was heard; the time confirms the backup
+    // waited its skew (0.6 s) and not the down interval (3.6 s), with room for a busy CI.
     assert!(
-        took < Duration::from_millis(300),
+        took < Duration::from_millis(2500),
         "took {took:?}\n{}",
         logs(&[&a, &b])
     );
