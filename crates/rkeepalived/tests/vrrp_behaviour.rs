@@ -400,3 +400,26 @@ fn ipv6_vmac_pair() {
         || client.ns.neigh("fd00:88::100").as_deref() == Some(VMAC6),
     );
 }
+
+/// `vrrp_startup_delay`: the instances stay in INIT (no election, no VIP) for the delay,
+/// then start as usual.
+#[test]
+fn startup_delay_holds_instances_in_init() {
+    if skip_requested() {
+        return;
+    }
+    let (mut lab, _lan, nodes) = lan("delay", &[("a", &["10.88.0.1/24"])]);
+    let na = &nodes[0];
+    let conf = format!(
+        "global_defs {{\n    vrrp_startup_delay 2\n}}\n{}",
+        v3(200, "10.88.0.100/24", "")
+    );
+    let c = lab.write_file("a.conf", &conf).unwrap();
+    let a = rk(&mut lab, na, &c, "a");
+    expect_log(&a, "Startup complete", 1, WAIT, &[&a]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(a.count("Entering"), 0, "{}", a.log());
+    assert!(!na.ns.has_addr("eth0", "10.88.0.100"));
+    expect_log(&a, "(VI_1) Entering BACKUP STATE (init)", 1, WAIT, &[&a]);
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
+}

@@ -16,7 +16,7 @@ pub struct Status {
     pub unmatched: BTreeMap<&'static str, u64>,
     /// … and adverts for a VRID no instance on that interface has.
     pub unknown_vrid: u64,
-    /// Adverts ignored during `vrrp_startup_delay`.
+    /// Adverts ignored during `vrrp_startup_delay` (the instances are still in INIT).
     pub ignored_startup: u64,
 }
 

@@ -111,6 +111,8 @@ pub(crate) struct Driver {
     pub rx_in_window: u32,
     /// The earliest instance deadline.
     pub deadline: Deadline,
+    /// When the instances leave INIT (`vrrp_startup_delay`); `None` once started.
+    pub start_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -181,6 +183,7 @@ impl Driver {
             rx_window: Instant::now(),
             rx_in_window: 0,
             deadline: Deadline::new().map_err(io_err("create the VRRP timer"))?,
+            start_at: None,
         };
         d.resync().await?;
         d.setup_vmacs().await;
@@ -189,10 +192,27 @@ impl Driver {
         let now = Instant::now();
         for i in 0..d.insts.len() {
             d.refresh_inputs(i, now);
-            d.insts[i].vi.handle(now, Input::Start);
+        }
+        if d.startup_delay.is_zero() {
+            d.start_instances(now);
+        } else {
+            // keepalived's `vrrp_startup_delay`: the instances stay in INIT (no timers, no
+            // adverts, packets ignored) until it has passed.
+            tracing::info!(
+                "VRRP instances start in {:?} (vrrp_startup_delay)",
+                d.startup_delay
+            );
+            d.start_at = Some(d.started + d.startup_delay);
         }
         d.run_actions().await;
         Ok(d)
+    }
+
+    fn start_instances(&mut self, now: Instant) {
+        self.start_at = None;
+        for inst in &mut self.insts {
+            inst.vi.handle(now, Input::Start);
+        }
     }
 
     /// Runs until [`Command::Shutdown`] (or the handle is dropped), then shuts down.
@@ -215,6 +235,7 @@ impl Driver {
                 .iter()
                 .filter_map(|i| i.vi.poll_timeout())
                 .chain((!rx_open).then_some(self.rx_window + RX_WINDOW))
+                .chain(self.start_at)
                 .min();
             if let Err(e) = self.deadline.set(next) {
                 tracing::error!("cannot arm the VRRP timer: {e}");
@@ -231,6 +252,9 @@ impl Driver {
                 },
                 () = self.deadline.fired() => {
                     let now = Instant::now();
+                    if self.start_at.is_some_and(|t| t <= now) {
+                        self.start_instances(now);
+                    }
                     for inst in &mut self.insts {
                         if inst.vi.poll_timeout().is_some_and(|t| t <= now) {
                             inst.vi.handle(now, Input::Timer);
