@@ -30,6 +30,15 @@ use super::notify::{self, Job, Notifier};
 /// Depth of the input queue: a burst of health changes waits here while a pass applies.
 const QUEUE: usize = 4096;
 
+/// Passes cheaper than a quarter of this start at once.
+const MIN_GATHER: Duration = Duration::from_millis(1);
+
+/// The longest inputs are gathered before a pass.
+const MAX_GATHER: Duration = Duration::from_millis(200);
+
+/// A stop: keep the rules, and whom to tell when done.
+type Stop = (bool, Option<oneshot::Sender<()>>);
+
 /// The coordinator's settings from our keywords. `vrrp_runs`: a VRRP side runs in this
 /// process and reports instance states; without one (`-C`) nothing would ever report
 /// ownership, so every virtual server is installed (keepalived's behaviour).
@@ -113,6 +122,29 @@ impl std::fmt::Debug for Cmd {
             Cmd::Counters(_) => "Counters",
             Cmd::Stop { .. } => "Stop",
         })
+    }
+}
+
+/// Reads the coordinator task's state. Cheap to clone; its answers wait behind the
+/// inputs already queued.
+#[derive(Clone, Debug)]
+pub struct LvsReader {
+    tx: mpsc::Sender<Cmd>,
+}
+
+impl LvsReader {
+    /// The checker/IPVS state dump (keepalived's `/tmp/keepalived_check.data`).
+    pub async fn dump(&self, checkers: Option<Snapshot>) -> Option<String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Cmd::Dump { checkers, reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// The coordinator's counters (`None` without IPVS).
+    pub async fn counters(&self) -> Option<CounterSnapshot> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Cmd::Counters(reply)).await.ok()?;
+        rx.await.ok().flatten()
     }
 }
 
@@ -227,18 +259,11 @@ impl Lvs {
         }
     }
 
-    /// The checker/IPVS state dump (keepalived's `/tmp/keepalived_check.data`).
-    pub async fn dump(&self, checkers: Option<Snapshot>) -> Option<String> {
-        let (reply, rx) = oneshot::channel();
-        self.tx.send(Cmd::Dump { checkers, reply }).await.ok()?;
-        rx.await.ok()
-    }
-
-    /// The coordinator's counters (`None` without IPVS).
-    pub async fn counters(&self) -> Option<CounterSnapshot> {
-        let (reply, rx) = oneshot::channel();
-        self.tx.send(Cmd::Counters(reply)).await.ok()?;
-        rx.await.ok().flatten()
+    /// A handle for the state dump and the counters.
+    pub fn reader(&self) -> LvsReader {
+        LvsReader {
+            tx: self.tx.clone(),
+        }
     }
 
     /// Stops: `omega` notifies, then our rules removed unless `keep_rules`. Returns when
@@ -258,7 +283,7 @@ impl Task {
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
-        self.pass(true).await;
+        let mut last_pass = self.timed_pass(true).await;
         loop {
             let wake = match &self.backend {
                 Backend::Kernel(r) => r.next_wakeup(),
@@ -267,28 +292,61 @@ impl Task {
             };
             let woke = tokio::select! {
                 cmd = rx.recv() => {
-                    // A burst of inputs is taken together: one pass for all of it.
-                    let mut next = cmd;
-                    loop {
-                        match next {
-                            // Every sender gone: the daemon is gone without a word.
-                            None => return self.stop(false, None).await,
-                            Some(Cmd::Stop { keep_rules, reply }) => {
-                                return self.stop(keep_rules, Some(reply)).await;
+                    if let Some(stop) = self.take(cmd, &mut rx) {
+                        return self.finish(stop).await;
+                    }
+                    // Inputs that arrive while a pass is being planned are taken
+                    // together: with 10,000 services a pass costs milliseconds, and a
+                    // mass failure sends hundreds of health changes a second. Gathering
+                    // for a few times the last pass's cost bounds the share of time
+                    // spent planning, and costs nothing when passes are cheap.
+                    let window = (last_pass * 4).min(MAX_GATHER);
+                    if window >= MIN_GATHER {
+                        let until = Instant::now() + window;
+                        loop {
+                            tokio::select! {
+                                cmd = rx.recv() => {
+                                    if let Some(stop) = self.take(cmd, &mut rx) {
+                                        return self.finish(stop).await;
+                                    }
+                                }
+                                _ = tokio::time::sleep_until(until) => break,
                             }
-                            Some(c) => self.accept(c),
-                        }
-                        match rx.try_recv() {
-                            Ok(c) => next = Some(c),
-                            Err(_) => break,
                         }
                     }
                     false
                 }
                 _ = tokio::time::sleep_until(wake) => true,
             };
-            self.pass(woke).await;
+            last_pass = self.timed_pass(woke).await;
         }
+    }
+
+    /// Takes `first` and every command already queued; `Some` when one of them stops.
+    fn take(&mut self, first: Option<Cmd>, rx: &mut mpsc::Receiver<Cmd>) -> Option<Stop> {
+        let mut next = first;
+        loop {
+            match next {
+                // Every sender gone: the daemon is gone without a word.
+                None => return Some((false, None)),
+                Some(Cmd::Stop { keep_rules, reply }) => return Some((keep_rules, Some(reply))),
+                Some(c) => self.accept(c),
+            }
+            match rx.try_recv() {
+                Ok(c) => next = Some(c),
+                Err(_) => return None,
+            }
+        }
+    }
+
+    async fn finish(self, (keep_rules, reply): Stop) {
+        self.stop(keep_rules, reply).await;
+    }
+
+    async fn timed_pass(&mut self, woke: bool) -> Duration {
+        let t = Instant::now();
+        self.pass(woke).await;
+        t.elapsed()
     }
 
     fn accept(&mut self, cmd: Cmd) {

@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use rk_checkers::runner::Snapshot;
 use rk_checkers::{
     CheckerEvent, CheckerId, CheckerSpec, EventKind, Runner, RunnerHandle, RunnerOptions,
 };
@@ -93,9 +92,9 @@ impl RealServers {
         }
     }
 
-    /// Every checker's status, for the state dump.
-    pub async fn snapshot(&self) -> Option<Snapshot> {
-        self.runner.snapshot().await.ok()
+    /// The runner, for the state dump (`RunnerHandle::snapshot`).
+    pub fn runner(&self) -> RunnerHandle {
+        self.runner.clone()
     }
 
     /// Stops every probe (a MISC script in flight is killed with its process group) and

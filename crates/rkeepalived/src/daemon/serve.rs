@@ -331,11 +331,16 @@ async fn write_data(files: &Files, vrrp: Option<&VrrpSide>, lvs: Option<&LvsSide
         files.write(Kind::Data, &t);
     }
     if let Some(l) = lvs {
-        let checkers = l.real_servers.snapshot().await;
-        match l.lvs.dump(checkers).await {
-            Some(t) => files.write(Kind::CheckData, &t),
-            None => tracing::error!("the coordinator task is gone: no checker dump"),
-        }
+        // The coordinator answers after the inputs already queued (a mass failure can
+        // queue thousands): the main task does not wait for it, signals keep working.
+        let (runner, reader, files) = (l.real_servers.runner(), l.lvs.reader(), files.clone());
+        tokio::spawn(async move {
+            let checkers = runner.snapshot().await.ok();
+            match reader.dump(checkers).await {
+                Some(t) => files.write(Kind::CheckData, &t),
+                None => tracing::error!("the coordinator task is gone: no checker dump"),
+            }
+        });
     }
 }
 
@@ -346,12 +351,17 @@ async fn write_stats(files: &Files, vrrp: Option<&VrrpSide>, lvs: Option<&LvsSid
     {
         text.push_str(&t);
     }
-    if let Some(l) = lvs {
-        let checkers = l.real_servers.snapshot().await;
-        let counters = l.lvs.counters().await;
+    let Some(l) = lvs else {
+        files.write(Kind::Stats, &text);
+        return;
+    };
+    let (runner, reader, files) = (l.real_servers.runner(), l.lvs.reader(), files.clone());
+    tokio::spawn(async move {
+        let checkers = runner.snapshot().await.ok();
+        let counters = reader.counters().await;
         text.push_str(&dump::lvs_stats(counters, checkers.as_ref()));
-    }
-    files.write(Kind::Stats, &text);
+        files.write(Kind::Stats, &text);
+    });
 }
 
 /// How long a stop may take before the log says so (issue 7: under a second at 10,000
