@@ -423,3 +423,75 @@ fn startup_delay_holds_instances_in_init() {
     expect_log(&a, "(VI_1) Entering BACKUP STATE (init)", 1, WAIT, &[&a]);
     expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
 }
+
+/// A sync group moves together: both members of the master's group go MASTER together; a
+/// fault of one member (its tracked interface down) takes the other to FAULT too, so the
+/// backup takes over both; the fault clearing brings both back.
+#[test]
+fn sync_group_members_move_together() {
+    if skip_requested() {
+        return;
+    }
+    let (mut lab, _lan, nodes) = lan(
+        "sync",
+        &[("a", &["10.88.0.1/24"]), ("b", &["10.88.0.2/24"])],
+    );
+    let (na, nb) = (&nodes[0], &nodes[1]);
+    // A second link on a, for VI_2 to track.
+    na.ns
+        .cmd(&[
+            "ip", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+        ])
+        .unwrap();
+    na.ns.cmd(&["ip", "link", "set", "trk1", "up"]).unwrap();
+    na.ns.cmd(&["ip", "link", "set", "trk0", "up"]).unwrap();
+    let conf = |prio: u8, track: &str| {
+        format!(
+            "vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n}}\n{}{}",
+            v3(prio, "10.88.0.101/24", ""),
+            v3(prio, "10.88.0.102/24", track)
+                .replace("VI_1", "VI_2")
+                .replace("virtual_router_id 51", "virtual_router_id 52")
+        )
+    };
+    let ca = lab
+        .write_file(
+            "a.conf",
+            &conf(200, "track_interface {\n        trk0\n    }"),
+        )
+        .unwrap();
+    let cb = lab.write_file("b.conf", &conf(100, "")).unwrap();
+    let a = rk(&mut lab, na, &ca, "a");
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
+    expect_log(&a, "(VI_2) Entering MASTER STATE", 1, WAIT, &[&a]);
+    let b = rk(&mut lab, nb, &cb, "b");
+    expect_log(&b, "(VI_1) Entering BACKUP STATE", 1, WAIT, &[&a, &b]);
+    expect_log(&b, "(VI_2) Entering BACKUP STATE", 1, WAIT, &[&a, &b]);
+
+    na.ns.cmd(&["ip", "link", "set", "trk1", "down"]).unwrap();
+    expect_log(&a, "(VI_2) Entering FAULT STATE", 1, WAIT, &[&a, &b]);
+    expect_log(&a, "(VI_1) Entering FAULT STATE", 1, WAIT, &[&a, &b]);
+    expect_log(&b, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a, &b]);
+    expect_log(&b, "(VI_2) Entering MASTER STATE", 1, WAIT, &[&a, &b]);
+    expect(
+        "b holds both VIPs",
+        Duration::from_secs(2),
+        &[&a, &b],
+        || nb.ns.has_addr("eth0", "10.88.0.101") && nb.ns.has_addr("eth0", "10.88.0.102"),
+    );
+
+    na.ns.cmd(&["ip", "link", "set", "trk1", "up"]).unwrap();
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 2, WAIT, &[&a, &b]);
+    expect_log(&a, "(VI_2) Entering MASTER STATE", 2, WAIT, &[&a, &b]);
+    expect(
+        "a holds both VIPs again",
+        Duration::from_secs(2),
+        &[&a, &b],
+        || {
+            na.ns.has_addr("eth0", "10.88.0.101")
+                && na.ns.has_addr("eth0", "10.88.0.102")
+                && !nb.ns.has_addr("eth0", "10.88.0.101")
+                && !nb.ns.has_addr("eth0", "10.88.0.102")
+        },
+    );
+}
