@@ -346,8 +346,23 @@ fn remove_namespace(name: &str) {
     let _ = Command::new("ip").args(["netns", "del", name]).output();
 }
 
-/// Deletes `rkt-<pid>-…` namespaces whose creating process is gone.
+/// Deletes `rkt-<pid>-…` namespaces and scratch directories whose creating process is
+/// gone.
 fn sweep() {
+    if let Ok(entries) = fs::read_dir(std::env::temp_dir()) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name
+                .strip_prefix(PREFIX)
+                .and_then(|r| r.split('-').next())
+                .and_then(|p| p.parse::<u32>().ok())
+                && name.ends_with("-lab")
+                && !Path::new(&format!("/proc/{pid}")).exists()
+            {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
     let Ok(entries) = fs::read_dir("/run/netns") else {
         return;
     };
