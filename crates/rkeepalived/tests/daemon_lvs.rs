@@ -393,7 +393,7 @@ virtual_server 10.61.0.100 80 {{
 
 /// `-C`: only the checkers and IPVS (no VRRP: no vrrp.pid, no VIP, rules everywhere);
 /// a real server is up only while every checker of it is; `ha_suspend` follows the
-/// virtual server's address.
+/// virtual server's address; `startup_script` and `shutdown_script` frame it all.
 #[test]
 fn check_only_mode() {
     if skip_requested() {
@@ -412,6 +412,8 @@ fn check_only_mode() {
                 r#"
 global_defs {{
     state_dump_file {d}/state.data
+    startup_script "{n} startup"
+    shutdown_script "{n} shutdown"
 }}
 vrrp_instance VI_1 {{
     interface lo
@@ -462,11 +464,11 @@ virtual_server 10.71.0.200 80 {{
     // The second virtual server's address is not here: ha_suspend keeps its checker
     // from running, so only the first one notices.
     rs.stop();
-    expect_lines(&log, &["down"], CHECK, &daemon);
+    expect_lines(&log, &["startup", "down"], CHECK, &daemon);
     rs.restart();
-    expect_lines(&log, &["down", "up"], CHECK, &daemon);
+    expect_lines(&log, &["startup", "down", "up"], CHECK, &daemon);
     rs.stop();
-    expect_lines(&log, &["down", "up", "down"], CHECK, &daemon);
+    expect_lines(&log, &["startup", "down", "up", "down"], CHECK, &daemon);
     // Its address arrives: the checker resumes (afresh, up) and finds the server down.
     dir.cmd(&["ip", "addr", "add", "10.71.0.200/32", "dev", "lo"])
         .expect("add the address");
@@ -475,7 +477,12 @@ virtual_server 10.71.0.200 80 {{
         "virtual server TCP 10.71.0.200:80: its address is on this node: checkers resume",
         Duration::from_secs(2),
     );
-    expect_lines(&log, &["down", "up", "down", "hs down"], CHECK, &daemon);
+    expect_lines(
+        &log,
+        &["startup", "down", "up", "down", "hs down"],
+        CHECK,
+        &daemon,
+    );
     dir.cmd(&["ip", "addr", "del", "10.71.0.200/32", "dev", "lo"])
         .expect("remove the address");
     expect_log(
@@ -484,8 +491,8 @@ virtual_server 10.71.0.200 80 {{
         Duration::from_secs(2),
     );
     rs.restart();
-    let five = ["down", "up", "down", "hs down", "up"];
-    expect_lines(&log, &five, CHECK, &daemon);
+    let six = ["startup", "down", "up", "down", "hs down", "up"];
+    expect_lines(&log, &six, CHECK, &daemon);
     daemon.signal(Signal::SIGUSR1).expect("SIGUSR1");
     let check_data = d.join("state_check.data");
     assert!(wait_until(Duration::from_secs(3), || check_data.exists()));
@@ -498,8 +505,13 @@ virtual_server 10.71.0.200 80 {{
     assert!(!d.join("state.data").exists(), "no VRRP dump without VRRP");
     // Suspended again: its checker does not see the server's return (two periods).
     std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(lines(&log), five, "{}", daemon.log());
+    assert_eq!(lines(&log), six, "{}", daemon.log());
     stop(&mut daemon);
+    assert_eq!(
+        lines(&log).last().map(String::as_str),
+        Some("shutdown"),
+        "shutdown_script ran last"
+    );
     let out = daemon.log();
     assert!(
         !out.contains("VRRP socket") && !out.contains("Entering"),

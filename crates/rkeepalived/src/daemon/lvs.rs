@@ -453,7 +453,7 @@ impl Task {
     async fn stop(self, keep_rules: bool, reply: Option<oneshot::Sender<()>>) {
         let cfg = self.config();
         let jobs = omega_jobs(&cfg, self.backend.engine().health());
-        let scripts = notify::run_at_stop(jobs, notify::STOP_TIMEOUT);
+        let scripts = notify::run_within(jobs, notify::STOP_TIMEOUT);
         let rules = async {
             match self.backend {
                 Backend::Kernel(r) if !keep_rules => {

@@ -171,19 +171,17 @@ fn report(job: &Job, result: io::Result<ExitStatus>) {
     }
 }
 
-/// Runs `jobs` at stop, one after the other in order, all within `timeout`: a script
-/// still running at the deadline gets SIGTERM on its process group and, 100 ms later,
-/// SIGKILL (keepalived's stop-time scripts get 1 s); scripts not started by then are
-/// skipped, and the log says how many. Returns when every started script was reaped.
-pub async fn run_at_stop(jobs: Vec<Job>, timeout: Duration) {
+/// Runs `jobs` one after the other in order, all within `timeout` (the stop-time scripts,
+/// which keepalived gives 1 s; `startup_script` and `shutdown_script`): a script still
+/// running at the deadline gets SIGTERM on its process group and, 100 ms later, SIGKILL;
+/// scripts not started by then are skipped, and the log says how many. Returns when every
+/// started script was reaped.
+pub async fn run_within(jobs: Vec<Job>, timeout: Duration) {
     let deadline = tokio::time::Instant::now() + timeout;
     let total = jobs.len();
     for (i, job) in jobs.into_iter().enumerate() {
         if tokio::time::Instant::now() >= deadline {
-            tracing::warn!(
-                "{} stop-time scripts not run: {timeout:?} have passed",
-                total - i
-            );
+            tracing::warn!("{} scripts not run: {timeout:?} have passed", total - i);
             return;
         }
         let Some(mut child) = start(&job) else {
@@ -272,7 +270,7 @@ mod tests {
         let mark = dir.path().join("child-alive");
         let line = format!("sleep 30 & echo $! > {}; wait", mark.display());
         let start = std::time::Instant::now();
-        run_at_stop(
+        run_within(
             vec![
                 job("quick", &["/bin/true"]),
                 job("slow", &["/bin/sh", "-c", &line]),
@@ -287,7 +285,7 @@ mod tests {
         );
         // Anything after the deadline is not started.
         let late = dir.path().join("late");
-        run_at_stop(
+        run_within(
             vec![
                 job("slow", &["/bin/sleep", "5"]),
                 job("late", &["/bin/touch", late.to_str().unwrap()]),

@@ -30,7 +30,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::checks::{self, Ids};
 use super::dump::{self, Files, Kind};
 use super::lvs::{self, Lvs, LvsInput};
-use super::notify::Notifier;
+use super::notify::{self, Job, Notifier};
 use super::ownership::{Settler, parse_state};
 use super::realservers::RealServers;
 use super::{EXIT_INIT_FAILED, Sides};
@@ -118,6 +118,11 @@ async fn run(setup: Setup) -> ExitCode {
         }
     };
     let files = Files::from_config(&setup.config.global);
+    let g = &setup.config.global;
+    if let Some(s) = &g.startup_script {
+        // keepalived's parent runs it before starting its children, and waits.
+        script_within("startup_script", s, g, g.startup_script_timeout).await;
+    }
     let mut vrrp = match setup.plan {
         Some(plan) => match start_vrrp(plan, setup.vrrp_options) {
             Ok(v) => Some(v),
@@ -223,10 +228,26 @@ async fn run(setup: Setup) -> ExitCode {
     } else {
         tracing::info!("stopped in {took:?}");
     }
+    if let Some(s) = &g.shutdown_script {
+        script_within("shutdown_script", s, g, g.shutdown_script_timeout).await;
+    }
     if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `startup_script` / `shutdown_script`: run and waited for, killed at `timeout`.
+async fn script_within(
+    what: &str,
+    script: &rk_config::model::Script,
+    global: &rk_config::model::GlobalDefs,
+    timeout: Duration,
+) {
+    match Job::new(what.to_string(), script, global) {
+        Ok(job) => notify::run_within(vec![job], timeout).await,
+        Err(e) => tracing::error!("{e}"),
     }
 }
 
