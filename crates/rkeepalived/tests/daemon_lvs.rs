@@ -177,6 +177,7 @@ global_defs {{
     state_dump_file {d}/state.data
     stats_dump_file {d}/state.stats
     json_dump_file {d}/state.json
+    rs_init_notifies
 }}
 vrrp_instance VI_1 {{
     interface eth0
@@ -249,8 +250,10 @@ virtual_server 10.61.0.100 80 {{
             f.display()
         );
     }
-    // Both real servers answer: keepalived's "Starting with quorum up" runs quorum_up.
-    expect_lines(&log, &["quorum_up"], CHECK, &daemon);
+    // rs_init_notifies: notify_up of each real server alive at start; then keepalived's
+    // "Starting with quorum up" runs quorum_up.
+    let start = ["rs1 up", "rs2 up", "quorum_up"];
+    expect_lines(&log, &start, CHECK, &daemon);
     expect_log(&daemon, "(VI_1) Entering MASTER STATE", TAKEOVER);
     expect_log(
         &daemon,
@@ -268,7 +271,7 @@ virtual_server 10.61.0.100 80 {{
     rs1.stop();
     expect_lines(
         &log,
-        &["quorum_up", "rs1 down", "quorum_down"],
+        &[&start[..], &["rs1 down", "quorum_down"]].concat(),
         CHECK,
         &daemon,
     );
@@ -349,12 +352,10 @@ virtual_server 10.61.0.100 80 {{
     expect_lines(
         &log,
         &[
-            "quorum_up",
-            "rs1 down",
-            "quorum_down",
-            "rs1 up",
-            "quorum_up",
-        ],
+            &start[..],
+            &["rs1 down", "quorum_down", "rs1 up", "quorum_up"],
+        ]
+        .concat(),
         CHECK,
         &daemon,
     );
@@ -371,15 +372,18 @@ virtual_server 10.61.0.100 80 {{
     assert_eq!(
         lines(&log),
         [
-            "quorum_up",
-            "rs1 down",
-            "quorum_down",
-            "rs1 up",
-            "quorum_up",
-            "rs1 down",
-            "rs2 down",
-            "quorum_down"
-        ],
+            &start[..],
+            &[
+                "rs1 down",
+                "quorum_down",
+                "rs1 up",
+                "quorum_up",
+                "rs1 down",
+                "rs2 down",
+                "quorum_down",
+            ],
+        ]
+        .concat(),
         "{}",
         daemon.log()
     );

@@ -271,6 +271,9 @@ async fn start_lvs(cfg: &Arc<Config>, vrrp_runs: bool) -> LvsSide {
     for p in &mapping.problems {
         tracing::error!("{p}");
     }
+    // keepalived's order: the real servers' start-up notifies, then the quorum ones (the
+    // coordinator's first pass).
+    lvs::init_notifies(cfg, &notifier);
     let ipvs = lvs::connect().await.map_err(|e| match e {
         rk_ipvs::IpvsError::NotAvailable => {
             "the kernel has no IPVS (generic netlink family \"IPVS\" not found; modprobe ip_vs did not help)".to_string()
@@ -280,7 +283,6 @@ async fn start_lvs(cfg: &Arc<Config>, vrrp_runs: bool) -> LvsSide {
     let policy = lvs::policy(cfg, vrrp_runs);
     let lvs = Lvs::start(cfg.clone(), policy, ipvs, notifier.clone(), mapping.clone()).await;
     let input = lvs.input();
-    lvs::init_notifies(cfg, &notifier);
     let real_servers = RealServers::start(cfg.clone(), mapping, input.clone(), notifier).await;
     LvsSide {
         lvs,
