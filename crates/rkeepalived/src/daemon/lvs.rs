@@ -39,6 +39,15 @@ const MAX_GATHER: Duration = Duration::from_millis(200);
 /// A stop: keep the rules, and whom to tell when done.
 type Stop = (bool, Option<oneshot::Sender<()>>);
 
+/// What a burst of commands held.
+#[derive(Clone, Copy, Debug, Default)]
+struct Taken {
+    /// Real-server health changes: may wait to be gathered.
+    health: bool,
+    /// VRRP states, configuration, a read request: act now.
+    urgent: bool,
+}
+
 /// The coordinator's settings from our keywords. `vrrp_runs`: a VRRP side runs in this
 /// process and reports instance states; without one (`-C`) nothing would ever report
 /// ownership, so every virtual server is installed (keepalived's behaviour).
@@ -283,7 +292,7 @@ impl Task {
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
-        let mut last_pass = self.timed_pass(true).await;
+        let mut last_pass = self.timed_pass(true).await.unwrap_or_default();
         loop {
             let wake = match &self.backend {
                 Backend::Kernel(r) => r.next_wakeup(),
@@ -292,24 +301,25 @@ impl Task {
             };
             let woke = tokio::select! {
                 cmd = rx.recv() => {
-                    if let Some(stop) = self.take(cmd, &mut rx) {
-                        return self.finish(stop).await;
-                    }
-                    // Inputs that arrive while a pass is being planned are taken
+                    let mut taken = match self.take(cmd, &mut rx) {
+                        Ok(t) => t,
+                        Err(stop) => return self.finish(stop).await,
+                    };
+                    // Health changes that arrive while a pass is being planned are taken
                     // together: with 10,000 services a pass costs milliseconds, and a
-                    // mass failure sends hundreds of health changes a second. Gathering
-                    // for a few times the last pass's cost bounds the share of time
-                    // spent planning, and costs nothing when passes are cheap.
+                    // mass failure sends hundreds of them a second. Gathering for a few
+                    // times the last pass's cost bounds the share of time spent
+                    // planning, and costs nothing when passes are cheap. A VRRP state
+                    // change is never held back: a new master's rules go in at once.
                     let window = (last_pass * 4).min(MAX_GATHER);
-                    if window >= MIN_GATHER {
+                    if taken.health && !taken.urgent && window >= MIN_GATHER {
                         let until = Instant::now() + window;
-                        loop {
+                        while !taken.urgent {
                             tokio::select! {
-                                cmd = rx.recv() => {
-                                    if let Some(stop) = self.take(cmd, &mut rx) {
-                                        return self.finish(stop).await;
-                                    }
-                                }
+                                cmd = rx.recv() => match self.take(cmd, &mut rx) {
+                                    Ok(t) => taken.urgent |= t.urgent,
+                                    Err(stop) => return self.finish(stop).await,
+                                },
                                 _ = tokio::time::sleep_until(until) => break,
                             }
                         }
@@ -318,23 +328,34 @@ impl Task {
                 }
                 _ = tokio::time::sleep_until(wake) => true,
             };
-            last_pass = self.timed_pass(woke).await;
+            // Only passes that did something tell what a pass costs.
+            if let Some(t) = self.timed_pass(woke).await {
+                last_pass = t;
+            }
         }
     }
 
-    /// Takes `first` and every command already queued; `Some` when one of them stops.
-    fn take(&mut self, first: Option<Cmd>, rx: &mut mpsc::Receiver<Cmd>) -> Option<Stop> {
+    /// Takes `first` and every command already queued; `Err` when one of them stops.
+    fn take(&mut self, first: Option<Cmd>, rx: &mut mpsc::Receiver<Cmd>) -> Result<Taken, Stop> {
+        let mut taken = Taken::default();
         let mut next = first;
         loop {
             match next {
                 // Every sender gone: the daemon is gone without a word.
-                None => return Some((false, None)),
-                Some(Cmd::Stop { keep_rules, reply }) => return Some((keep_rules, Some(reply))),
-                Some(c) => self.accept(c),
+                None => return Err((false, None)),
+                Some(Cmd::Stop { keep_rules, reply }) => return Err((keep_rules, Some(reply))),
+                Some(c) => {
+                    match &c {
+                        Cmd::Input(Input::Health { .. }) => taken.health = true,
+                        Cmd::Input(_) => taken.urgent = true,
+                        _ => {}
+                    }
+                    self.accept(c);
+                }
             }
             match rx.try_recv() {
                 Ok(c) => next = Some(c),
-                Err(_) => return None,
+                Err(_) => return Ok(taken),
             }
         }
     }
@@ -343,10 +364,10 @@ impl Task {
         self.stop(keep_rules, reply).await;
     }
 
-    async fn timed_pass(&mut self, woke: bool) -> Duration {
+    /// A pass and what it cost; `None` when there was nothing to do.
+    async fn timed_pass(&mut self, woke: bool) -> Option<Duration> {
         let t = Instant::now();
-        self.pass(woke).await;
-        t.elapsed()
+        self.pass(woke).await.then(|| t.elapsed())
     }
 
     fn accept(&mut self, cmd: Cmd) {
@@ -386,12 +407,12 @@ impl Task {
         }
     }
 
-    /// One pass when something changed or (with a kernel) a read is due.
-    async fn pass(&mut self, woke: bool) {
+    /// One pass when something changed or (with a kernel) a read is due; whether it ran.
+    async fn pass(&mut self, woke: bool) -> bool {
         let events = match &mut self.backend {
             Backend::Kernel(r) => {
                 if !woke && !r.engine().is_dirty() {
-                    return;
+                    return false;
                 }
                 match r.reconcile().await {
                     Ok(report) => report.events,
@@ -403,7 +424,7 @@ impl Task {
             }
             Backend::Model(e) => {
                 if !e.is_dirty() {
-                    return;
+                    return false;
                 }
                 let plan = e.plan(std::time::Instant::now(), None);
                 if plan.recomputed && plan.problems != self.last_problems {
@@ -430,6 +451,7 @@ impl Task {
         for e in events {
             self.quorum_notify(&e);
         }
+        true
     }
 
     /// `quorum_up` / `quorum_down`, also for keepalived's start-up notices ("Starting with
