@@ -57,6 +57,8 @@ pub struct CheckerStatus {
     pub last_error: Option<ProbeError>,
     /// Checkers sharing the same probe runs (1 when not shared).
     pub shared_by: usize,
+    /// Suspended (`ha_suspend`): frozen, nothing reported.
+    pub suspended: bool,
 }
 
 /// Runner-wide figures.
@@ -70,4 +72,6 @@ pub struct RunnerStats {
     pub state_machines: usize,
     /// Probe runs started since the runner began.
     pub probes_started: u64,
+    /// Configured checkers that are suspended (`ha_suspend`).
+    pub suspended: usize,
 }

@@ -311,6 +311,13 @@ impl CheckerFsm {
         self.due = now + self.cfg.timing.delay_loop;
     }
 
+    /// The checker is suspended (`ha_suspend`) and fell due: like keepalived's disabled
+    /// checker thread, it only re-arms one `delay_loop` on. State, retry count and URL
+    /// position stay as they were, so a resumed checker carries on where it stopped.
+    pub fn on_suspended(&mut self, now: Instant) {
+        self.due = now + self.cfg.timing.delay_loop;
+    }
+
     fn set_up(&mut self, up: bool) -> Option<Transition> {
         let changed = self.is_up != up;
         self.is_up = up;

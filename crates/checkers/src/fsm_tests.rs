@@ -380,3 +380,36 @@ fn a_probe_that_could_not_run_changes_nothing_and_waits_a_period() {
     assert_eq!((sim.fsm.is_up(), sim.fsm.retry_count()), before);
     assert_eq!(sim.fsm.next_run(t), t + S * 10);
 }
+
+#[test]
+fn suspension_ticks_every_delay_loop_and_keeps_url_position_and_retry_count() {
+    // HTTP_GET with two URLs, delay_loop 5, delay_before_retry 2, retry 1.
+    let mut sim = Sim::new(FsmConfig {
+        timing: timing(5, 2, 1, false),
+        anchor: Anchor::Completion,
+        mode: Mode::Urls {
+            count: 2,
+            fast_recovery: false,
+        },
+    });
+    // A full pass (1 s, 6 s), URL 0 again (11 s), then URL 1 fails once (16 s).
+    assert_eq!(
+        sim.run(&[true, true, true]),
+        vec![(1.0, None), (6.0, None), (11.0, None)]
+    );
+    assert_eq!(sim.step(false), (16.0, None));
+    assert_eq!((sim.fsm.current_url(), sim.fsm.retry_count()), (1, 1));
+    // Suspended: the retry due at 18 s and the ticks after it only re-arm, a delay_loop on.
+    for due in [18, 23] {
+        let at = sim.fsm.next_run(sim.now);
+        assert_eq!((at - sim.t0).as_secs(), due);
+        sim.now = at;
+        sim.fsm.on_suspended(at);
+    }
+    assert!(sim.fsm.is_up());
+    assert_eq!((sim.fsm.current_url(), sim.fsm.retry_count()), (1, 1));
+    // Resumed: the next tick (28 s) checks the same URL, and its failure is the last
+    // one retry allows.
+    assert_eq!(sim.fsm.current_url(), 1);
+    assert_eq!(sim.step(false), (28.0, Some(Transition::Down)));
+}

@@ -10,12 +10,16 @@
 //! - [`runner`]: the task that owns every probe, runs each distinct probe once per due time
 //!   and fans results out to every checker that uses it (deduplication), carries state over
 //!   by checker identity when the configured set changes, and sends [`CheckerEvent`]s.
+//!   Its other inputs, kept by checker id across reloads: which checkers are suspended
+//!   (`ha_suspend`), which log every failure (`log_all_failures`), and the client
+//!   certificate of SSL_GET (the top-level `SSL { }` block, [`probe::tls::ClientIdentity`]).
 //! - [`genhash`]: keepalived's `genhash` tool (`rkeepalived genhash`).
 //!
 //! **Never**
 //! - touches IPVS, VRRP, netlink or the configuration file: it receives plain
 //!   [`CheckerSpec`]s and sends events; mapping the config model onto specs and events onto
-//!   the IPVS table is the caller's job;
+//!   the IPVS table is the caller's job, and so is watching addresses for `ha_suspend`
+//!   (the caller passes the suspended checkers to [`RunnerHandle::set_suspended`]);
 //! - changes system settings (keepalived widens `ping_group_range`; we use raw ICMP sockets
 //!   instead when ping sockets are not allowed);
 //! - sends traffic anywhere its specs do not point.

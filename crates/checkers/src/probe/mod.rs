@@ -68,6 +68,20 @@ impl ProbeSpec {
         }
     }
 
+    /// What the probe is pointed at, for log lines: `127.0.0.1:80`, `/bin/check`.
+    pub fn target(&self) -> String {
+        match self {
+            ProbeSpec::Tcp(s) => s.conn.dst.to_string(),
+            ProbeSpec::Http(s) => s.conn.dst.to_string(),
+            ProbeSpec::Dns(s) => s.conn.dst.to_string(),
+            ProbeSpec::Smtp(s) => s.conn.dst.to_string(),
+            ProbeSpec::Udp(s) => s.conn.dst.to_string(),
+            ProbeSpec::Ping(s) => s.conn.dst.ip().to_string(),
+            ProbeSpec::Misc(s) => s.argv.first().cloned().unwrap_or_default(),
+            ProbeSpec::File(s) => s.path.display().to_string(),
+        }
+    }
+
     /// Number of distinct requests a run cycles through (HTTP URLs; 1 otherwise).
     pub fn url_count(&self) -> usize {
         match self {
@@ -239,11 +253,20 @@ pub enum SpecError {
 }
 
 impl PreparedProbe {
-    /// Builds the reusable parts of `spec`.
+    /// Builds the reusable parts of `spec` (an SSL_GET presents no client certificate).
     pub fn new(spec: &ProbeSpec) -> Result<Self, SpecError> {
+        Self::with_client(spec, None)
+    }
+
+    /// Builds the reusable parts of `spec`; an SSL_GET presents `client` when the server
+    /// asks for a certificate (keepalived's top-level `SSL { certificate; key }`).
+    pub fn with_client(
+        spec: &ProbeSpec,
+        client: Option<&tls::ClientIdentity>,
+    ) -> Result<Self, SpecError> {
         let inner = match spec {
             ProbeSpec::Tcp(s) => Prepared::Tcp(s.clone()),
-            ProbeSpec::Http(s) => Prepared::Http(http::PreparedHttp::new(s)?),
+            ProbeSpec::Http(s) => Prepared::Http(http::PreparedHttp::with_client(s, client)?),
             ProbeSpec::Dns(s) => {
                 dns::query(0, &s.name, s.qtype).map_err(|e| SpecError::DnsName(e.to_string()))?;
                 Prepared::Dns(s.clone())

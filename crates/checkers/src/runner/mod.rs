@@ -18,11 +18,18 @@
 //!
 //! Events go out on an unbounded channel: a slow consumer must never delay probes. Their
 //! number is bounded by the number of results (at most one event per checker and result).
+//!
+//! Besides the specs, three inputs come from the caller, each declarative and kept by
+//! checker id across [`RunnerHandle::apply`] calls:
+//! - [`RunnerHandle::set_suspended`]: keepalived's `ha_suspend` (checkers of a virtual
+//!   server whose address is not configured locally);
+//! - [`RunnerHandle::set_log_all_failures`]: `log_all_failures` / `checker_log_all_failures`;
+//! - [`RunnerHandle::set_tls_client`]: the top-level `SSL { }` block's client certificate.
 
 pub mod state;
 pub mod watch;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
@@ -30,9 +37,10 @@ use tokio::task::{AbortHandle, JoinSet};
 
 use crate::event::{CheckerEvent, CheckerStatus, RunnerStats};
 use crate::fsm::SplitMix;
+use crate::probe::tls::ClientIdentity;
 use crate::probe::{ProbeError, ProbeReport};
-use crate::spec::CheckerSpec;
-pub use state::{ApplyReport, GroupId, State};
+use crate::spec::{CheckerId, CheckerSpec};
+pub use state::{ApplyReport, GroupId, State, SuspendReport, TlsReport};
 
 /// Runner settings.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +65,9 @@ pub struct RunnerGone;
 
 enum Command {
     Apply(Vec<CheckerSpec>, oneshot::Sender<ApplyReport>),
+    Suspend(HashSet<CheckerId>, oneshot::Sender<SuspendReport>),
+    LogAll(HashSet<CheckerId>, oneshot::Sender<()>),
+    TlsClient(Option<ClientIdentity>, oneshot::Sender<TlsReport>),
     Snapshot(oneshot::Sender<Snapshot>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -96,6 +107,51 @@ impl RunnerHandle {
         self.tx
             .send(Command::Apply(specs, tx))
             .map_err(|_| RunnerGone)?;
+        rx.await.map_err(|_| RunnerGone)
+    }
+
+    /// keepalived's `ha_suspend`: makes exactly `ids` the suspended checkers, configured
+    /// or not (ids configured later start suspended). A suspended checker probes nothing
+    /// and reports nothing; when resumed it goes on from the state it had, at its next
+    /// `delay_loop` tick, as keepalived's disabled checker threads do (see
+    /// [`state`]'s docs). Pass every checker of each `ha_suspend` virtual server whose
+    /// address is not configured locally; call again whenever that changes.
+    pub async fn set_suspended(
+        &self,
+        ids: impl IntoIterator<Item = CheckerId>,
+    ) -> Result<SuspendReport, RunnerGone> {
+        let ids = ids.into_iter().collect();
+        self.call(|tx| Command::Suspend(ids, tx)).await
+    }
+
+    /// keepalived's `log_all_failures`: makes exactly `ids` the checkers whose every failed
+    /// attempt is logged at INFO while they are up (not only the one that brings them
+    /// down). With the global `checker_log_all_failures`, pass every checker id.
+    pub async fn set_log_all_failures(
+        &self,
+        ids: impl IntoIterator<Item = CheckerId>,
+    ) -> Result<(), RunnerGone> {
+        let ids = ids.into_iter().collect();
+        self.call(|tx| Command::LogAll(ids, tx)).await
+    }
+
+    /// The client certificate every SSL_GET presents when a server asks for one
+    /// (keepalived's top-level `SSL { certificate; key }`, loaded with
+    /// [`ClientIdentity::load`]); `None` for none. Existing SSL_GET probes are rebuilt when
+    /// it changes; call it before [`RunnerHandle::apply`] so new probes are built once.
+    pub async fn set_tls_client(
+        &self,
+        client: Option<ClientIdentity>,
+    ) -> Result<TlsReport, RunnerGone> {
+        self.call(|tx| Command::TlsClient(client, tx)).await
+    }
+
+    async fn call<T>(
+        &self,
+        cmd: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, RunnerGone> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(cmd(tx)).map_err(|_| RunnerGone)?;
         rx.await.map_err(|_| RunnerGone)
     }
 
@@ -222,6 +278,26 @@ async fn drive(
                 None => break,
                 Some(Command::Apply(specs, reply)) => {
                     let _ = reply.send(d.apply(specs));
+                }
+                Some(Command::Suspend(ids, reply)) => {
+                    let report = d.state.set_suspended(ids);
+                    if report.newly_suspended + report.resumed > 0 {
+                        tracing::info!(
+                            suspended = report.newly_suspended,
+                            resumed = report.resumed,
+                            "ha_suspend: {} health checkers suspended, {} activated",
+                            report.newly_suspended,
+                            report.resumed
+                        );
+                    }
+                    let _ = reply.send(report);
+                }
+                Some(Command::LogAll(ids, reply)) => {
+                    d.state.set_log_all_failures(ids);
+                    let _ = reply.send(());
+                }
+                Some(Command::TlsClient(client, reply)) => {
+                    let _ = reply.send(d.state.set_tls_client(client));
                 }
                 Some(Command::Snapshot(reply)) => {
                     let (checkers, stats) = d.state.snapshot();

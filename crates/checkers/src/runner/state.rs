@@ -21,6 +21,19 @@
 //!   state is compared with that and an event is sent on a difference. This is
 //!   level-triggered, so a checker joining an existing machine (at a reload) is told the
 //!   machine's state at once if it differs from its own.
+//!
+//! # Suspension (`ha_suspend`)
+//!
+//! A suspended checker (see [`State::set_suspended`]) is frozen: nothing is reported for
+//! it, and what was last reported stays. A machine all of whose checkers are suspended
+//! starts no probe: when it falls due it only moves its due time one `delay_loop` on,
+//! which is keepalived's disabled checker thread re-arming itself (`tcp_connect_thread`
+//! and its siblings), so on resume it probes at its next tick with its up/down state,
+//! retry count and URL position unchanged. A result that arrives for such a machine
+//! (a probe in flight when the suspension came) is dropped. A machine shared with
+//! checkers that are not suspended runs on for them; a suspended checker of it picks up
+//! the machine's state at the first result after its resume. FILE_CHECK is never
+//! suspended: keepalived's `check_file.c` ignores `ha_suspend`.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -29,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use crate::event::{CheckerEvent, CheckerStatus, EventKind, RunnerStats};
 use crate::fsm::{CheckerFsm, FsmConfig, Jitter, Outcome, Transition};
+use crate::probe::tls::ClientIdentity;
 use crate::probe::{
     DynamicWeight, FileSpec, PreparedProbe, ProbeError, ProbeReport, ProbeSpec, SpecError,
 };
@@ -98,6 +112,10 @@ struct Sub {
     reported_up: bool,
     reported_weight: Option<DynamicWeight>,
     transitions: u64,
+    /// `ha_suspend`: frozen, nothing reported (see the module docs).
+    suspended: bool,
+    /// `log_all_failures`: every failed attempt while up is logged.
+    log_all_failures: bool,
 }
 
 /// A probe run the driver must start.
@@ -153,6 +171,12 @@ pub struct State {
     next_id: u64,
     probes_started: u64,
     jitter: Box<dyn Jitter + Send>,
+    /// Checkers to suspend, configured or not (see [`State::set_suspended`]).
+    suspended: HashSet<CheckerId>,
+    /// Checkers that log every failure (see [`State::set_log_all_failures`]).
+    log_all: HashSet<CheckerId>,
+    /// The client certificate SSL_GET presents (see [`State::set_tls_client`]).
+    tls_client: Option<ClientIdentity>,
 }
 
 impl std::fmt::Debug for State {
@@ -177,6 +201,9 @@ impl State {
             next_id: 1,
             probes_started: 0,
             jitter,
+            suspended: HashSet::new(),
+            log_all: HashSet::new(),
+            tls_client: None,
         }
     }
 
@@ -265,7 +292,7 @@ impl State {
         let mut new_group = false;
         let gid = match self.by_spec.get(&spec.probe) {
             Some(g) => *g,
-            None => match PreparedProbe::new(&spec.probe) {
+            None => match PreparedProbe::with_client(&spec.probe, self.tls_client.as_ref()) {
                 Err(e) => {
                     out.report.errors.push((spec.id, e));
                     return;
@@ -341,6 +368,8 @@ impl State {
             reported_up,
             reported_weight,
             transitions,
+            suspended: self.suspended.contains(&spec.id),
+            log_all_failures: self.log_all.contains(&spec.id),
         };
         if let Some(cohort) = self.cohorts.get_mut(&cid) {
             cohort.subs.push(spec.id);
@@ -402,7 +431,18 @@ impl State {
             if c.epoch != epoch || c.pending {
                 continue;
             }
-            let Engine::Fsm(f) = &c.engine else { continue };
+            // The set is empty unless ha_suspend is in use: skip the lookups then.
+            let suspended = !self.suspended.is_empty() && all_suspended(&self.subs, c);
+            let Engine::Fsm(f) = &mut c.engine else {
+                continue;
+            };
+            if suspended {
+                // keepalived's disabled checker: no probe, the next tick one delay_loop on.
+                f.on_suspended(now);
+                c.epoch += 1;
+                self.timers.push(Reverse((f.next_run(now), cid, c.epoch)));
+                continue;
+            }
             let url = f.current_url();
             c.pending = true;
             let Some(g) = self.groups.get_mut(&c.group) else {
@@ -481,6 +521,15 @@ impl State {
                 continue;
             };
             c.pending = false;
+            if !self.suspended.is_empty()
+                && all_suspended(&self.subs, c)
+                && let Engine::Fsm(f) = &mut c.engine
+            {
+                // Started before the suspension: dropped, the machine stays as it was.
+                f.on_suspended(now);
+                self.arm(cid, now);
+                continue;
+            }
             if let (Err(e @ ProbeError::Setup(_)), Engine::Fsm(f)) = (&report.result, &mut c.engine)
             {
                 // Not a verdict on the real server (see CheckerFsm::on_skipped).
@@ -497,6 +546,17 @@ impl State {
                 success,
                 started: report.started,
             };
+            // keepalived logs a failed attempt under log_all_failures only while the
+            // checker is up (TCP, UDP, PING) or also before its first verdict (the rest).
+            let kind = self.groups.get(&group).map(|g| g.prepared.spec());
+            let logs_failure = !success
+                && c.cfg.is_some()
+                && (c.engine.is_up()
+                    || (!c.engine.has_run()
+                        && !matches!(
+                            kind,
+                            Some(ProbeSpec::Tcp(_) | ProbeSpec::Udp(_) | ProbeSpec::Ping(_))
+                        )));
             let transition = if let Engine::Fsm(f) = &mut c.engine {
                 f.on_result(now, outcome)
             } else {
@@ -527,6 +587,9 @@ impl State {
             }
             if let Some(t) = transition {
                 tracing::debug!(group, ?t, result = ?report.result, "checker state change");
+            }
+            if logs_failure && let (Err(e), Some(spec)) = (&report.result, kind) {
+                log_failure(&self.subs, c, spec, e, transition);
             }
             let reason = report.result.as_ref().err();
             for id in c.subs.clone() {
@@ -568,6 +631,7 @@ impl State {
                         .filter_map(|x| self.cohorts.get(x))
                         .map(|x| x.subs.len())
                         .sum(),
+                    suspended: s.suspended,
                 })
             })
             .collect();
@@ -577,6 +641,7 @@ impl State {
             probes: self.groups.len(),
             state_machines: self.cohorts.len(),
             probes_started: self.probes_started,
+            suspended: self.subs.values().filter(|s| s.suspended).count(),
         };
         (list, stats)
     }
@@ -591,7 +656,7 @@ fn sync(
     reason: Option<&ProbeError>,
     events: &mut Vec<CheckerEvent>,
 ) {
-    if !c.engine.has_run() {
+    if !c.engine.has_run() || (sub.suspended && c.cfg.is_some()) {
         return;
     }
     let up = c.engine.is_up();
@@ -636,6 +701,11 @@ fn sync(
         }
     }
 }
+
+#[path = "settings.rs"]
+mod settings;
+pub use settings::{SuspendReport, TlsReport};
+use settings::{all_suspended, log_failure};
 
 #[cfg(test)]
 #[path = "state_tests.rs"]

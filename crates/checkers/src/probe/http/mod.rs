@@ -181,8 +181,16 @@ pub struct Fetched {
 }
 
 impl PreparedHttp {
-    /// Builds requests, compiles regexes and the TLS configuration.
+    /// Builds requests, compiles regexes and the TLS configuration (no client certificate).
     pub fn new(spec: &HttpSpec) -> Result<Self, SpecError> {
+        Self::with_client(spec, None)
+    }
+
+    /// As [`PreparedHttp::new`], presenting `client` to servers that ask for a certificate.
+    pub fn with_client(
+        spec: &HttpSpec,
+        client: Option<&super::tls::ClientIdentity>,
+    ) -> Result<Self, SpecError> {
         if spec.urls.is_empty() {
             return Err(SpecError::NoUrl);
         }
@@ -222,10 +230,11 @@ impl PreparedHttp {
         }
         let tls = match &spec.tls {
             None => None,
-            Some(t) => Some(super::tls::client_config(
+            Some(t) => Some(super::tls::client_config_with(
                 t.enable_sni,
                 t.verify_cert,
                 t.ca_file.as_deref(),
+                client,
             )?),
         };
         Ok(PreparedHttp {
