@@ -419,6 +419,9 @@ global_defs {{
     startup_script "{n} startup"
     shutdown_script "{n} shutdown"
 }}
+SSL {{
+    certificate {d}/no-such-client.pem
+}}
 vrrp_instance VI_1 {{
     interface lo
     virtual_router_id 71
@@ -463,6 +466,8 @@ virtual_server 10.71.0.200 80 {{
         .expect("config");
     let (mut daemon, files) = start(&mut lab, &dir, &conf, &["-C"]);
     expect_log(&daemon, "Startup complete", Duration::from_secs(5));
+    // An unreadable client certificate is said, and checks go on without it.
+    expect_log(&daemon, "SSL client certificate: ", Duration::from_secs(1));
     assert!(files.pid.exists() && files.checkers_pid.exists());
     assert!(!files.vrrp_pid.exists(), "no VRRP side: no vrrp.pid");
     // The second virtual server's address is not here: ha_suspend keeps its checker
@@ -502,6 +507,7 @@ virtual_server 10.71.0.200 80 {{
     assert!(wait_until(Duration::from_secs(3), || check_data.exists()));
     let check = read(&check_data);
     assert!(check.contains("rules on every node"), "{check}");
+    assert!(check.contains(": suspended (ha_suspend)"), "{check}");
     assert!(
         check.contains("1 configured, 1 wanted on this node"),
         "{check}"

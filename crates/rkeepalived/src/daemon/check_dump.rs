@@ -145,6 +145,7 @@ fn virtual_server(
             match statuses.get(c) {
                 Some(s) => {
                     let state = match (s.has_run, s.up) {
+                        _ if s.suspended => "suspended (ha_suspend)",
                         (false, true) => "up (not run yet)",
                         (false, false) => "down (not run yet)",
                         (true, true) => "up",
@@ -159,7 +160,7 @@ fn virtual_server(
                     }
                     let _ = writeln!(o);
                 }
-                // Out of the runner: suspended (ha_suspend) or its spec was refused.
+                // Out of the runner: its spec was refused.
                 None => {
                     let _ = writeln!(o, ": not running");
                 }

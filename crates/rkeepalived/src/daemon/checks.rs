@@ -105,6 +105,8 @@ pub struct CheckerEntry {
     pub alpha: bool,
     /// Where it connects (or what it runs), for logs: `127.0.0.1:80`, `/bin/check`.
     pub target: String,
+    /// `log_all_failures` (or the global `checker_log_all_failures`).
+    pub log_all_failures: bool,
 }
 
 /// The result of mapping a configuration.
@@ -162,7 +164,8 @@ pub fn map(cfg: &Config, ids: &mut Ids) -> Mapping {
                         rs: rs_id,
                         kind,
                         alpha: c.timing.alpha,
-                        target: target(&probe),
+                        target: probe.target(),
+                        log_all_failures: c.log_all_failures || cfg.global.checker_log_all_failures,
                     },
                 );
                 m.specs.push(CheckerSpec {
@@ -179,20 +182,6 @@ pub fn map(cfg: &Config, ids: &mut Ids) -> Mapping {
     }
     ids.retain(&m);
     m
-}
-
-/// What a checker is pointed at, for log lines.
-fn target(p: &ProbeSpec) -> String {
-    match p {
-        ProbeSpec::Tcp(s) => s.conn.dst.to_string(),
-        ProbeSpec::Http(s) => s.conn.dst.to_string(),
-        ProbeSpec::Dns(s) => s.conn.dst.to_string(),
-        ProbeSpec::Smtp(s) => s.conn.dst.to_string(),
-        ProbeSpec::Udp(s) => s.conn.dst.to_string(),
-        ProbeSpec::Ping(s) => s.conn.dst.ip().to_string(),
-        ProbeSpec::Misc(s) => s.argv.first().cloned().unwrap_or_default(),
-        ProbeSpec::File(s) => s.path.display().to_string(),
-    }
 }
 
 fn timing(c: &Checker) -> Timing {

@@ -37,6 +37,7 @@ virtual_server 10.0.0.1 80 {
             bindto 192.0.2.100
             bind_port 5555
             fwmark 9
+            log_all_failures
         }
         HTTP_GET {
             url {
@@ -224,6 +225,8 @@ fn every_checker_type() {
     ids.dedup();
     assert_eq!(ids.len(), 9);
     assert_eq!(m.checkers[&m.specs[5].id].kind, "SMTP_CHECK");
+    assert!(m.checkers[&m.specs[0].id].log_all_failures);
+    assert!(!m.checkers[&m.specs[1].id].log_all_failures);
     assert_eq!(m.real_servers[&rs].checkers.len(), 9);
 }
 

@@ -16,8 +16,6 @@ use super::checks::Mapping;
 struct CheckerState {
     up: bool,
     weight: Option<DynamicWeight>,
-    /// The state it starts in: up unless `alpha`.
-    initial: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -108,7 +106,6 @@ impl Aggregator {
                 CheckerState {
                     up: !c.alpha,
                     weight: None,
-                    initial: !c.alpha,
                 },
             );
         }
@@ -134,43 +131,6 @@ impl Aggregator {
             st.checkers.remove(&checker);
             st.health = st.compute();
         }
-    }
-
-    /// Puts `checkers` back in their start-up state (their runs start afresh: `ha_suspend`
-    /// resumed them); one outcome per real server whose health this changed.
-    pub fn reset(&mut self, checkers: &[CheckerId]) -> Vec<Outcome> {
-        let mut touched: BTreeMap<RealServerId, RsHealth> = BTreeMap::new();
-        for id in checkers {
-            let Some(rs) = self.owner.get(id) else {
-                continue;
-            };
-            let Some(st) = self.rs.get_mut(rs) else {
-                continue;
-            };
-            touched.entry(*rs).or_insert(st.health);
-            if let Some(c) = st.checkers.get_mut(id) {
-                c.up = c.initial;
-                c.weight = None;
-            }
-        }
-        let mut out = Vec::new();
-        for (rs, before) in touched {
-            let Some(st) = self.rs.get_mut(&rs) else {
-                continue;
-            };
-            st.health = st.compute();
-            let o = Outcome {
-                rs,
-                before,
-                after: st.health,
-                failing: st.checkers.values().filter(|c| !c.up).count(),
-                total: st.checkers.len(),
-            };
-            if o.changed() {
-                out.push(o);
-            }
-        }
-        out
     }
 
     /// Takes one checker event; `None` for a checker this mapping does not have (removed
@@ -215,6 +175,7 @@ mod tests {
                     kind: "TCP_CHECK",
                     alpha,
                     target: String::new(),
+                    log_all_failures: false,
                 },
             );
         }
@@ -262,19 +223,6 @@ mod tests {
         assert!(a.health(RealServerId(11)).up);
         assert!(a.health(RealServerId(12)).up, "no checkers: up");
         assert!(a.on_event(&ev(1, 10, EventKind::Up)).unwrap().up_changed());
-    }
-
-    #[test]
-    fn reset_to_start_up_state() {
-        let m = mapping(&[(1, 10, false), (2, 10, false), (3, 11, true)]);
-        let mut a = Aggregator::new(&m, |_| 1);
-        a.on_event(&ev(1, 10, EventKind::Down));
-        a.on_event(&ev(3, 11, EventKind::Up));
-        let out = a.reset(&[CheckerId(1), CheckerId(3), CheckerId(99)]);
-        assert_eq!(out.len(), 2);
-        assert!(out.iter().any(|o| o.rs == RealServerId(10) && o.after.up));
-        assert!(out.iter().any(|o| o.rs == RealServerId(11) && !o.after.up));
-        assert!(a.reset(&[CheckerId(2)]).is_empty(), "no change");
     }
 
     #[test]

@@ -1,15 +1,16 @@
 //! The checker runner and what its events do: each checker transition is folded into its
 //! real server's health ([`super::health`]); a real server going up or down is logged with
 //! the checker and the reason, runs its `notify_up` / `notify_down`, and is reported to the
-//! coordinator (as is a dynamic weight change). `ha_suspend` ([`super::suspend`]) takes
-//! checkers out of the runner while their virtual server's address is absent.
+//! coordinator (as is a dynamic weight change). `ha_suspend` ([`super::suspend`])
+//! suspends checkers in the runner while their virtual server's address is absent; they
+//! carry on from where they were when it comes back, as keepalived's do.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 
-use rk_checkers::{
-    CheckerEvent, CheckerId, CheckerSpec, EventKind, Runner, RunnerHandle, RunnerOptions,
-};
+use rk_checkers::probe::tls::ClientIdentity;
+use rk_checkers::{CheckerEvent, CheckerId, EventKind, Runner, RunnerHandle, RunnerOptions};
 use rk_config::Config;
 use rk_coordinator::{Input, VsId};
 use tokio::sync::mpsc;
@@ -44,13 +45,15 @@ impl RealServers {
         for p in problems {
             tracing::warn!("{p}");
         }
+        // Until the addresses are read, every ha_suspend virtual server is suspended (as
+        // keepalived's checkers wait for its first netlink dump).
         let suspended: BTreeSet<usize> = watched.iter().map(|w| w.vs).collect();
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
         let suspend_task =
             (!watched.is_empty()).then(|| tokio::spawn(suspend::follow(watched, ctl_tx)));
+        configure(&runner, &cfg, &mapping, &suspended).await;
         let mut skipped = Vec::new();
-        let first = active(&mapping, &suspended);
-        match runner.apply(first).await {
+        match runner.apply(mapping.specs.clone()).await {
             Ok(report) => {
                 for (id, e) in &report.errors {
                     tracing::error!(
@@ -109,18 +112,59 @@ impl RealServers {
     }
 }
 
-/// The specs of the checkers whose virtual server is not suspended.
-fn active(mapping: &Mapping, suspended: &BTreeSet<usize>) -> Vec<CheckerSpec> {
-    mapping
-        .specs
+/// The runner's inputs besides the specs: suspended checkers, `log_all_failures`, and the
+/// `SSL { }` block's client certificate. Before the first apply, so probes are built once.
+async fn configure(
+    runner: &RunnerHandle,
+    cfg: &Config,
+    mapping: &Mapping,
+    suspended: &BTreeSet<usize>,
+) {
+    let log_all = mapping
+        .checkers
         .iter()
-        .filter(|s| {
-            mapping
-                .real_servers
-                .get(&s.real_server)
-                .is_none_or(|e| !suspended.contains(&e.vs))
-        })
-        .cloned()
+        .filter(|(_, c)| c.log_all_failures)
+        .map(|(id, _)| *id);
+    let _ = runner.set_log_all_failures(log_all).await;
+    let _ = runner
+        .set_suspended(suspended_checkers(mapping, suspended))
+        .await;
+    let Some(ssl) = &cfg.ssl else {
+        return;
+    };
+    match (&ssl.certificate, &ssl.key) {
+        (Some(cert), key) => {
+            match ClientIdentity::load(
+                Path::new(cert),
+                key.as_deref().map(Path::new),
+                ssl.password.as_deref(),
+            ) {
+                Ok(id) => {
+                    if let Ok(report) = runner.set_tls_client(Some(id)).await {
+                        for (c, e) in report.errors {
+                            tracing::error!("{}: {e}", describe(mapping, c));
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(
+                    "SSL client certificate: {e}; SSL_GET checks connect without one"
+                ),
+            }
+        }
+        (None, Some(_)) => {
+            tracing::warn!("SSL: a key without a certificate is unused");
+        }
+        (None, None) => {}
+    }
+}
+
+/// The checkers of the suspended virtual servers.
+fn suspended_checkers(mapping: &Mapping, suspended: &BTreeSet<usize>) -> Vec<CheckerId> {
+    mapping
+        .real_servers
+        .values()
+        .filter(|e| suspended.contains(&e.vs))
+        .flat_map(|e| e.checkers.iter().copied())
         .collect()
 }
 
@@ -183,12 +227,12 @@ impl Follower {
         self.act(&o, &why, checker_changed).await;
     }
 
-    /// `ha_suspend`: checkers out of the runner, or back in (starting afresh).
+    /// `ha_suspend`: the runner suspends or resumes the checkers of virtual servers whose
+    /// address went or came.
     async fn suspend(&mut self, set: BTreeSet<usize>) {
         if set == self.suspended {
             return;
         }
-        let mut resumed = Vec::new();
         for vs in set.symmetric_difference(&self.suspended) {
             let now_suspended = set.contains(vs);
             let id = VsId::of(&self.cfg.virtual_servers[*vs]);
@@ -197,27 +241,10 @@ impl Follower {
                 if now_suspended { "not on" } else { "on" },
                 if now_suspended { "suspended" } else { "resume" }
             );
-            if !now_suspended {
-                resumed.extend(
-                    self.mapping
-                        .real_servers
-                        .values()
-                        .filter(|e| e.vs == *vs)
-                        .flat_map(|e| e.checkers.iter().copied()),
-                );
-            }
         }
         self.suspended = set;
-        // The runner starts resumed checkers afresh; so does their real servers' health.
-        for o in self.agg.reset(&resumed) {
-            self.act(&o, "checks resumed (ha_suspend), starting afresh", false)
-                .await;
-        }
-        if let Err(e) = self
-            .runner
-            .apply(active(&self.mapping, &self.suspended))
-            .await
-        {
+        let ids = suspended_checkers(&self.mapping, &self.suspended);
+        if let Err(e) = self.runner.set_suspended(ids).await {
             tracing::error!("ha_suspend: {e}");
         }
     }
