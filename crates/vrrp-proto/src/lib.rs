@@ -7,8 +7,8 @@
 //!
 //! **Owns:** wire formats and their validation (every rule keepalived's `vrrp_check_packet`
 //! applies is a [`DecodeError`] variant with a counter in [`DecodeCounters`]), the
-//! election, timers, preemption, priority arithmetic for trackers, GARP schedules and the
-//! state-change notices.
+//! election, timers, preemption, priority arithmetic for trackers ([`track`]: keepalived's
+//! weight, `reverse` and `track_file` rules), GARP schedules and the state-change notices.
 //!
 //! **Never does:** I/O of any kind — no sockets, no clock reads, no netlink, no threads, no
 //! tokio. The driver (`crates/vrrp`) owns raw sockets, multicast membership, VIP
@@ -87,6 +87,7 @@ pub mod counters;
 pub mod instance;
 pub mod packet;
 pub mod time;
+pub mod track;
 
 pub use auth::{Auth, AuthKey};
 pub use counters::{Counters, DecodeCounters};
@@ -100,3 +101,4 @@ pub use packet::{
     peek,
 };
 pub use time::Centisecs;
+pub use track::{TrackEffect, TrackWeight, TrackerState};

@@ -103,6 +103,38 @@ fn preempt_delay_waits_before_preempting() {
     );
 }
 
+/// keepalived #1893: `preempt_delay` is honoured again when a fault clears (the link comes
+/// back): the higher priority waits the delay from the first advert it hears before taking
+/// the VIPs back, rather than preempting after its down timer.
+#[test]
+fn preempt_delay_applies_after_a_fault_clears() {
+    let mut lan = Lan::new();
+    let mut ca = config(Version::V2, V4, 200);
+    ca.preempt_delay = Duration::from_secs(10);
+    let a = lan.start(ca);
+    let b = lan.start(config(Version::V2, V4, 100));
+    lan.run_for(secs(20.0));
+    lan.assert_single_master(a);
+    lan.input(a, Input::InterfaceDown);
+    lan.run_for(secs(5.0));
+    assert_eq!(lan.masters(), vec![b]);
+    let up = lan.now;
+    lan.input(a, Input::InterfaceUp);
+    assert_eq!(lan.state(a), StateKind::Backup);
+    // Its down timer (3.2 s) has run out long before the delay: still b's.
+    lan.run_for(secs(9.0));
+    lan.assert_single_master(b);
+    lan.run_for(secs(10.0));
+    lan.assert_single_master(a);
+    let took = lan.entered(a, StateKind::Master).unwrap();
+    assert_eq!(took.reason, Reason::Preempted);
+    let after_up = took.at - up;
+    assert!(
+        after_up > secs(10.0) && after_up < secs(1.0 + 10.0 + 3.3),
+        "{after_up:?}"
+    );
+}
+
 #[test]
 fn equal_priorities_higher_address_wins() {
     // Started together: both time out at once, both claim MASTER, the lower address yields.
