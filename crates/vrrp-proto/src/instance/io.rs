@@ -39,6 +39,17 @@ pub enum Input {
     /// Leave INIT (RFC 9568 §6.4.1 "Startup event"). Give interface state, address and
     /// trackers' initial values first.
     Start,
+    /// Leave INIT as [`Input::Start`] does, for an instance whose VIPs are still on the
+    /// interfaces because this node's previous process ended while MASTER without releasing
+    /// them (killed, or stopped with `-V`). Instead of removing them and waiting out a full
+    /// Master_Down_Interval, the instance enters BACKUP *holding* them and waits one
+    /// Advertisement_Interval plus Skew_Time: with no advert heard by then, no other master
+    /// exists and it becomes MASTER, so traffic to the VIPs never stops; any advert heard
+    /// first makes it an ordinary BACKUP (the VIPs are released, the full down timer runs,
+    /// and election proceeds as after [`Input::Start`]). keepalived keeps a MASTER as
+    /// MASTER across a reload; this carries that over to a restart. A fault at start, or an
+    /// address owner, behaves exactly as with [`Input::Start`].
+    Resume,
     /// A received advert that passed [`crate::packet::decode`] with the instance's rules
     /// ([`crate::Instance::rx_rules`]).
     Advert(Box<Received>),

@@ -69,6 +69,9 @@ struct Backup {
     preempt_deadline: Option<Instant>,
     /// What will have happened if the down timer fires.
     takeover: Reason,
+    /// Resumed after a restart ([`Input::Resume`]): the VIPs are still on the interfaces
+    /// and no advert has been heard yet.
+    holding: bool,
 }
 
 /// Data of the Master state.
@@ -179,6 +182,11 @@ impl Instance {
         self.cfg.src_addr.or(self.iface_addr)
     }
 
+    /// Whether the instance is a resumed BACKUP still holding its VIPs ([`Input::Resume`]).
+    pub fn is_holding(&self) -> bool {
+        matches!(self.state, State::Backup(Backup { holding: true, .. }))
+    }
+
     /// The next action for the driver, in the order they must be carried out.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
@@ -204,7 +212,8 @@ impl Instance {
     /// Handles one input at time `now`.
     pub fn handle(&mut self, now: Instant, input: Input) {
         match input {
-            Input::Start => self.start(now),
+            Input::Start => self.start(now, false),
+            Input::Resume => self.start(now, true),
             Input::Advert(rx) => self.on_advert(now, *rx),
             Input::DecodeError(e) => self.counters.decode.record(&e),
             Input::Timer => self.on_timer(now),
@@ -354,8 +363,9 @@ impl Instance {
 
     // ---- transitions ------------------------------------------------------------------
 
-    /// RFC 9568 §6.4.1 (Initialize) with keepalived's `vrrp_init_state`.
-    fn start(&mut self, now: Instant) {
+    /// RFC 9568 §6.4.1 (Initialize) with keepalived's `vrrp_init_state`; `resume`: see
+    /// [`Input::Resume`].
+    fn start(&mut self, now: Instant, resume: bool) {
         if self.state != State::Init {
             return;
         }
@@ -368,6 +378,21 @@ impl Instance {
         } else if self.owner_wants_master() {
             // §6.4.1: "If the Priority = 255 … transition to the Master state".
             self.become_master(now, StateKind::Init, Reason::Owner);
+        } else if resume {
+            // One interval (plus skew) is enough to hear any live master; waiting the full
+            // Master_Down_Interval would let the peer's timer, running since our last
+            // advert, fire first and take the VIPs over.
+            let mai = self.cfg.advert_interval;
+            let wait = mai.as_duration() + skew(self.cfg.version, self.effective_priority, mai);
+            self.state = State::Backup(Backup {
+                down_at: now + wait,
+                master_adver_int: mai,
+                master: None,
+                preempt_deadline: None,
+                takeover: Reason::MasterNoResponse,
+                holding: true,
+            });
+            self.notify(StateKind::Init, StateKind::Backup, Reason::Startup);
         } else {
             // §6.4.1: otherwise Master_Down_Timer = Master_Down_Interval → Backup. A non-owner
             // with `state MASTER` waits out the down timer too, exactly as keepalived.
@@ -402,6 +427,7 @@ impl Instance {
             master,
             preempt_deadline: None,
             takeover: Reason::MasterNoResponse,
+            holding: false,
         });
         self.notify(from, StateKind::Backup, reason);
     }
@@ -469,6 +495,9 @@ impl Instance {
             self.actions
                 .push_back(Action::RemoveVips(self.cfg.all_vips()));
             self.counters.released_master += 1;
+        } else if self.is_holding() {
+            self.actions
+                .push_back(Action::RemoveVips(self.cfg.all_vips()));
         }
         self.state = State::Fault;
         self.notify(from, StateKind::Fault, Reason::Fault);
@@ -525,6 +554,12 @@ impl Instance {
                 self.actions
                     .push_back(Action::RemoveVips(self.cfg.all_vips()));
                 self.counters.released_master += 1;
+            }
+            // Resumed and never MASTER: the addresses go, without an advert (we never
+            // advertised them).
+            State::Backup(Backup { holding: true, .. }) => {
+                self.actions
+                    .push_back(Action::RemoveVips(self.cfg.all_vips()));
             }
             State::Init | State::Backup(_) | State::Fault => {}
         }

@@ -31,6 +31,8 @@ impl Instance {
     ///   with a GARP burst (keepalived sends GARPs on reload only for added addresses).
     /// * Advert interval while MASTER: the next advert comes no later than one new interval
     ///   from now. A BACKUP keeps its timer; v2 adverts must then match the new interval.
+    /// * A resumed BACKUP still holding its VIPs ([`super::Input::Resume`]) releases the
+    ///   ones the new configuration dropped.
     pub fn reconfigure(&mut self, now: Instant, cfg: InstanceConfig) -> Result<(), ReloadError> {
         cfg.validate()?;
         let old = &self.cfg;
@@ -46,6 +48,20 @@ impl Instance {
         }
         let old = std::mem::replace(&mut self.cfg, cfg);
         self.update_priority();
+
+        if self.is_holding() {
+            // Resumed and not MASTER yet: VIPs the new configuration dropped go now; added
+            // ones come with MASTER.
+            let new_all = self.cfg.all_vips();
+            let removed: Vec<IpAddr> = old
+                .all_vips()
+                .into_iter()
+                .filter(|a| !new_all.contains(a))
+                .collect();
+            if !removed.is_empty() {
+                self.actions.push_back(Action::RemoveVips(removed));
+            }
+        }
 
         if let State::Master(m) = &mut self.state {
             let new_all = self.cfg.all_vips();

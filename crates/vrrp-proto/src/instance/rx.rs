@@ -132,6 +132,18 @@ impl Instance {
 
     /// RFC 9568 §6.4.2 "If an ADVERTISEMENT is received" in Backup.
     fn backup_rx(&mut self, now: Instant, rx: &Received) {
+        if self.is_holding() {
+            // Resumed after a restart and someone else advertises: it is (or was) master
+            // meanwhile. Become an ordinary BACKUP: release the VIPs we kept and run the
+            // full down timer, so the election goes on as after a plain start.
+            let full = self.full_down_interval(self.cfg.advert_interval);
+            if let State::Backup(b) = &mut self.state {
+                b.holding = false;
+                b.down_at = now + full;
+            }
+            self.actions
+                .push_back(Action::RemoveVips(self.cfg.all_vips()));
+        }
         let version = self.cfg.version;
         let eff = self.effective_priority;
         let preempt = self.cfg.preempt;
