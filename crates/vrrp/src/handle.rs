@@ -2,6 +2,7 @@
 
 use std::thread::JoinHandle;
 
+use rk_vrrp_proto::TrackerState;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::driver::{Command, Driver};
@@ -20,6 +21,10 @@ pub struct Options {
     pub release_vips: bool,
     /// Log every address added or removed in the namespace (keepalived's `-a`).
     pub address_monitoring: bool,
+    /// Every event, in order and without loss (notify scripts, FIFOs and e-mail must see
+    /// each transition; [`Vrrp::subscribe`] may lag and drop). Unbounded so the VRRP
+    /// thread never waits for its reader.
+    pub event_sink: Option<mpsc::UnboundedSender<VrrpEvent>>,
 }
 
 impl Default for Options {
@@ -27,7 +32,24 @@ impl Default for Options {
         Options {
             release_vips: true,
             address_monitoring: false,
+            event_sink: None,
         }
+    }
+}
+
+/// Hands tracker states to the VRRP thread (cheap to clone; usable from any thread or
+/// runtime). The trackers themselves (scripts, files, processes) run elsewhere: nothing
+/// they do can delay an advert.
+#[derive(Clone, Debug)]
+pub struct Trackers {
+    cmds: mpsc::UnboundedSender<Command>,
+}
+
+impl Trackers {
+    /// Tracker `index` of [`crate::Plan::trackers`] is now in `state`; false once the VRRP
+    /// thread has ended.
+    pub fn set(&self, index: usize, state: TrackerState) -> bool {
+        self.cmds.send(Command::Tracker { index, state }).is_ok()
     }
 }
 
@@ -141,9 +163,17 @@ impl Vrrp {
         rx.await.map_err(|_| Error::Stopped)
     }
 
-    /// State changes, as they happen.
+    /// State changes, as they happen (a slow subscriber may miss some: see
+    /// [`Options::event_sink`]).
     pub fn subscribe(&self) -> broadcast::Receiver<VrrpEvent> {
         self.events.subscribe()
+    }
+
+    /// A handle to hand tracker states in.
+    pub fn trackers(&self) -> Trackers {
+        Trackers {
+            cmds: self.cmds.clone(),
+        }
     }
 
     /// Resolves when the thread has ended (after [`Vrrp::stop`], or unexpectedly).

@@ -5,12 +5,22 @@
 //! `IPV6_HOPLIMIT` on IPv6, bound to the instance's interface (`SO_BINDTODEVICE`);
 //! multicast membership of 224.0.0.18 / ff02::12 or the configured group; unicast peers
 //! (never a fall-back to multicast); VIPs through [`rk_netlink`]; gratuitous ARPs and
-//! unsolicited NAs on a link-layer socket; VMACs; sync groups; `track_interface`.
+//! unsolicited NAs on a link-layer socket; VMACs; sync groups; `track_interface` and the
+//! instance's own interface; the states of the other trackers (`vrrp_script`, `track_file`,
+//! `vrrp_track_process`), handed in through [`Trackers`], turned into priority and faults.
 //!
 //! **Owns:** the VRRP sockets, the VIPs and VMACs of the configured instances, and the
 //! VRRP thread. **Never does:** parse configuration text (it takes
-//! [`rk_config::model`] through [`from_config`]), run notify scripts, touch IPVS, or
+//! [`rk_config::model`] through [`from_config`]), run scripts of any kind (tracking or
+//! notify: the daemon runs them on another thread and reports results), touch IPVS, or
 //! decide protocol behaviour — that is all in `rk-vrrp-proto`.
+//!
+//! ## Events
+//!
+//! [`VrrpEvent`]s — instance and sync group transitions, priority changes, lower-priority
+//! adverts heard while MASTER — go to [`Vrrp::subscribe`] (a broadcast that drops for slow
+//! readers) and, in order and without loss, to [`Options::event_sink`]. A sync group's
+//! event follows its members' events of the same transition.
 //!
 //! ## Shape
 //!
@@ -74,6 +84,8 @@ mod sys;
 mod timer;
 
 pub use error::Error;
-pub use handle::{DEFAULT_RT_PRIORITY, Options, Vrrp, start};
-pub use spec::{InstanceSpec, Plan, VipSpec, VmacPlan};
+pub use handle::{DEFAULT_RT_PRIORITY, Options, Trackers, Vrrp, start};
+pub use spec::{
+    InstanceSpec, Plan, TrackSource, Tracked, TrackerKind, TrackerSpec, VipSpec, VmacPlan,
+};
 pub use status::{InstanceStats, InstanceStatus, Status, VrrpEvent};

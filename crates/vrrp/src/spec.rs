@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use rk_netlink::{AddressSpec, Scope};
-use rk_vrrp_proto::InstanceConfig;
+use rk_vrrp_proto::{InstanceConfig, TrackWeight, TrackerState};
 
 /// Everything the VRRP side runs.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -15,6 +15,10 @@ pub struct Plan {
     pub instances: Vec<InstanceSpec>,
     /// Sync groups: indexes into `instances`.
     pub sync_groups: Vec<SyncGroupSpec>,
+    /// Trackers run outside the VRRP thread (`vrrp_script`, `track_file`,
+    /// `vrrp_track_process`) that some instance uses; their states come in through
+    /// [`crate::Vrrp::trackers`]. Instances refer to them by index.
+    pub trackers: Vec<TrackerSpec>,
     /// Pause between two GARPs on one interface (`vrrp_garp_interval`; zero: back to back).
     pub garp_interval: Duration,
     /// Pause between two unsolicited NAs on one interface (`vrrp_gna_interval`).
@@ -54,8 +58,10 @@ pub struct InstanceSpec {
     /// Every address held while MASTER (advertised ones first, then excluded), with the
     /// details `ip addr add` needs.
     pub vips: Vec<VipSpec>,
-    /// Interfaces tracked with `track_interface`.
-    pub track_interfaces: Vec<TrackedInterface>,
+    /// What the instance tracks: `track_interface`, `track_script`, `track_file`,
+    /// `track_process`, its sync group's trackers, with the weights keepalived's rules leave
+    /// them (see [`crate::from_config`]).
+    pub tracked: Vec<Tracked>,
     /// `owner_ignore_adverts`: an owner drops every advert it receives.
     pub owner_ignore_adverts: bool,
     /// `unicast_fault_no_peer` with no peers: the instance stays in FAULT.
@@ -85,15 +91,57 @@ pub struct VmacPlan {
     pub xmit_base: bool,
 }
 
-/// A `track_interface` entry.
+/// One thing an instance tracks and the weight it tracks it with.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrackedInterface {
-    /// Interface name.
+pub struct Tracked {
+    /// What.
+    pub source: TrackSource,
+    /// How it counts ([`TrackWeight::effect`]).
+    pub weight: TrackWeight,
+}
+
+/// What is tracked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrackSource {
+    /// An interface, by name (`track_interface`): up or down, watched by the driver.
+    Interface(String),
+    /// A tracker of [`Plan::trackers`], by index.
+    Tracker(usize),
+}
+
+/// A tracker run outside the VRRP thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackerSpec {
+    /// Its configured name (`vrrp_script NAME`, `track_file NAME`, ...).
     pub name: String,
-    /// Weight: 0 means FAULT while down; +N adds N while up; −N subtracts N while down.
-    pub weight: i32,
-    /// `reverse`: up and down swap meanings.
-    pub reverse: bool,
+    /// Which kind.
+    pub kind: TrackerKind,
+    /// Its state when the instances start. A `vrrp_script` starts [`TrackerState::Unknown`]
+    /// (or `Down` with `init_fail`); the daemon reads files and scans processes before
+    /// starting VRRP and fills in what it found.
+    pub initial: TrackerState,
+}
+
+/// Kinds of trackers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TrackerKind {
+    /// `vrrp_script`: up or down after `rise` / `fall` results.
+    Script,
+    /// `track_file`: a value.
+    File,
+    /// `vrrp_track_process`: up while the process count is within its quorum.
+    Process,
+}
+
+impl TrackerKind {
+    /// keepalived's block name.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TrackerKind::Script => "vrrp_script",
+            TrackerKind::File => "track_file",
+            TrackerKind::Process => "vrrp_track_process",
+        }
+    }
 }
 
 /// An address the instance adds while MASTER.

@@ -18,6 +18,30 @@ pub struct Status {
     pub unknown_vrid: u64,
     /// Adverts ignored during `vrrp_startup_delay` (the instances are still in INIT).
     pub ignored_startup: u64,
+    /// The trackers handed in from outside (scripts, files, processes) and their states.
+    pub trackers: Vec<TrackerStatus>,
+}
+
+/// One tracker's state.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrackerStatus {
+    /// Configured name.
+    pub name: String,
+    /// `vrrp_script`, `track_file` or `vrrp_track_process`.
+    pub kind: &'static str,
+    /// `UNKNOWN`, `UP`, `DOWN` or the file's value.
+    pub state: String,
+}
+
+/// keepalived-like wording of a tracker state.
+pub fn tracker_state_text(s: rk_vrrp_proto::TrackerState) -> String {
+    use rk_vrrp_proto::TrackerState as T;
+    match s {
+        T::Unknown => "UNKNOWN".into(),
+        T::Up => "UP".into(),
+        T::Down => "DOWN".into(),
+        T::Value(v) => v.to_string(),
+    }
 }
 
 /// One instance.
@@ -134,8 +158,8 @@ pub fn decode_map(d: &DecodeCounters) -> BTreeMap<&'static str, u64> {
     .collect()
 }
 
-/// Something that happened to an instance, for subscribers (notify scripts, the
-/// coordinator that follows VRRP ownership).
+/// Something that happened to an instance or a sync group, for subscribers (notify
+/// scripts, FIFOs, e-mail, the coordinator that follows VRRP ownership).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VrrpEvent {
     /// An instance changed state.
@@ -150,6 +174,37 @@ pub enum VrrpEvent {
         reason: Reason,
         /// Effective priority.
         priority: u8,
+    },
+    /// A sync group's state changed (after the member transitions that moved it).
+    GroupStateChange {
+        /// Group name.
+        group: String,
+        /// Previous state; `None` before the group's first state.
+        from: Option<StateKind>,
+        /// New state.
+        to: StateKind,
+    },
+    /// An instance's effective priority changed (trackers).
+    PriorityChanged {
+        /// Instance name.
+        instance: String,
+        /// Its state at the time.
+        state: StateKind,
+        /// Before.
+        from: u8,
+        /// After.
+        to: u8,
+    },
+    /// A MASTER heard an advert of lower priority (`notify_master_rx_lower_pri`).
+    MasterRxLowerPriority {
+        /// Instance name.
+        instance: String,
+        /// The other master.
+        from: IpAddr,
+        /// Its priority.
+        priority: u8,
+        /// Our effective priority.
+        own_priority: u8,
     },
 }
 

@@ -168,6 +168,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         vrrp_options: rk_vrrp::Options {
             release_vips: !cli.dont_release_vrrp,
             address_monitoring: cli.address_monitoring,
+            event_sink: None,
         },
     };
     let code = serve::serve(setup);

@@ -182,6 +182,8 @@ async fn run(setup: Setup) -> ExitCode {
                                     report(&l.input, instance, role).await;
                                 }
                             }
+                            // Groups, priorities: the coordinator follows instances only.
+                            Ok(_) => {}
                             // Missed events: the current states tell the rest.
                             Err(RecvError::Lagged(_)) => resync(v, &l.input).await,
                             Err(RecvError::Closed) => {}

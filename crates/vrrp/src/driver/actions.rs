@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rk_netlink::{AddOutcome, DelOutcome};
-use rk_vrrp_proto::{Action, Family, Reason, StateKind, Transmit};
+use rk_vrrp_proto::{Action, Family, Reason, StateKind, Transmit, track::group_state};
 
 use super::Driver;
 use crate::frames::{ETH_P_ARP, ETH_P_IPV6, garp, unsolicited_na};
@@ -30,6 +30,40 @@ impl Driver {
                 break;
             }
         }
+        self.update_group_states();
+    }
+
+    /// Reports each sync group whose derived state changed, once its members have settled
+    /// (every action of the transition carried out), so that the group's event follows
+    /// its members' (keepalived: `send_group_notifies` after the members moved).
+    fn update_group_states(&mut self) {
+        for g in 0..self.sync_groups.len() {
+            let state = group_state(
+                self.sync_groups[g]
+                    .members
+                    .iter()
+                    .map(|m| self.insts[*m].vi.state()),
+            );
+            let Some(to) = state else {
+                continue;
+            };
+            let from = self.group_states[g];
+            if from == Some(to) {
+                continue;
+            }
+            self.group_states[g] = Some(to);
+            let group = self.sync_groups[g].name.clone();
+            tracing::info!("VRRP_Group({group}) Syncing instances to {to} state");
+            self.emit(VrrpEvent::GroupStateChange { group, from, to });
+        }
+    }
+
+    /// Sends an event to the subscribers and the sink.
+    pub(super) fn emit(&self, ev: VrrpEvent) {
+        if let Some(sink) = &self.sink {
+            let _ = sink.send(ev.clone());
+        }
+        let _ = self.events.send(ev);
     }
 
     async fn act(&mut self, i: usize, a: Action) {
@@ -44,14 +78,30 @@ impl Driver {
                 reason,
                 priority,
             } => self.on_state_change(i, from, to, reason, priority),
-            Action::PriorityChanged { from, to } => tracing::info!(
-                "({}) effective priority {from} -> {to}",
-                self.insts[i].spec.name
-            ),
-            Action::MasterRxLowerPriority { from, priority } => tracing::info!(
-                "({}) received lower priority ({priority}) advert from {from} while MASTER; answering",
-                self.insts[i].spec.name
-            ),
+            Action::PriorityChanged { from, to } => {
+                let instance = self.insts[i].spec.name.clone();
+                tracing::info!("({instance}) Changing effective priority from {from} to {to}");
+                let state = self.insts[i].vi.state();
+                self.emit(VrrpEvent::PriorityChanged {
+                    instance,
+                    state,
+                    from,
+                    to,
+                });
+            }
+            Action::MasterRxLowerPriority { from, priority } => {
+                let instance = self.insts[i].spec.name.clone();
+                tracing::info!(
+                    "({instance}) received lower priority ({priority}) advert from {from} while MASTER; answering"
+                );
+                let own_priority = self.insts[i].vi.effective_priority();
+                self.emit(VrrpEvent::MasterRxLowerPriority {
+                    instance,
+                    from,
+                    priority,
+                    own_priority,
+                });
+            }
             Action::WantMaster => self.on_want_master(i),
         }
     }
@@ -266,7 +316,7 @@ impl Driver {
         // Dropped-advert warnings start afresh in each state (keepalived logs once per
         // state).
         inst.last_drop_log = None;
-        let _ = self.events.send(VrrpEvent::StateChange {
+        self.emit(VrrpEvent::StateChange {
             instance: name,
             from,
             to,

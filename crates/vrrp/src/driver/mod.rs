@@ -14,13 +14,13 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use rk_netlink::{Address, Link, Monitor, Netlink, Vmac};
-use rk_vrrp_proto::{DecodeCounters, Input, Instance};
+use rk_vrrp_proto::{DecodeCounters, Input, Instance, StateKind, TrackerState};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::Options;
 use crate::error::{Error, io_err};
 use crate::sockets::{Channel, ChannelKey, FrameSender, RxPacket};
-use crate::spec::{InstanceSpec, Plan, SyncGroupSpec};
+use crate::spec::{InstanceSpec, Plan, SyncGroupSpec, TrackerSpec};
 use crate::status::{InstanceStats, InstanceStatus, Status, VrrpEvent, decode_map};
 use crate::timer::Deadline;
 
@@ -31,6 +31,13 @@ pub(crate) enum Command {
     Shutdown,
     /// A status snapshot.
     Status(oneshot::Sender<Status>),
+    /// A tracker of the plan has a new state.
+    Tracker {
+        /// Its index in [`Plan::trackers`].
+        index: usize,
+        /// Its state.
+        state: TrackerState,
+    },
 }
 
 /// Received packets waiting for the driver; beyond this the reader tasks wait and the
@@ -55,6 +62,8 @@ pub(crate) struct Inst {
     /// Rate limit of "dropped advert" warnings.
     pub last_drop_log: Option<Instant>,
     pub drops_unlogged: u64,
+    /// It was held in INIT by its tracking scripts (logged once).
+    pub waited: bool,
 }
 
 impl Inst {
@@ -88,6 +97,11 @@ pub(crate) struct Driver {
     pub addrs: Vec<Address>,
     pub insts: Vec<Inst>,
     pub sync_groups: Vec<SyncGroupSpec>,
+    /// Each sync group's state as last reported (`None`: not started).
+    pub group_states: Vec<Option<StateKind>>,
+    /// The trackers of the plan and their current states.
+    pub tracker_specs: Vec<TrackerSpec>,
+    pub trackers: Vec<TrackerState>,
     /// Members whose down timer ran out and who wait for their group.
     pub want_master: HashSet<usize>,
     pub channels: HashMap<ChannelKey, (u64, Channel)>,
@@ -105,6 +119,8 @@ pub(crate) struct Driver {
     pub all_vips: HashSet<IpAddr>,
     pub started: Instant,
     pub events: broadcast::Sender<VrrpEvent>,
+    /// The lossless copy of the events ([`Options::event_sink`]).
+    pub sink: Option<mpsc::UnboundedSender<VrrpEvent>>,
     pub last_unknown_log: Option<Instant>,
     /// Start of the current flood-budget window and the packets handled in it.
     pub rx_window: Instant,
@@ -147,6 +163,7 @@ impl Driver {
                 vmac: None,
                 last_drop_log: None,
                 drops_unlogged: 0,
+                waited: false,
             });
         }
         let all_vips = insts
@@ -154,6 +171,9 @@ impl Driver {
             .flat_map(|i| i.spec.vips.iter().map(|v| v.addr))
             .collect();
         let (rx_tx, rx) = mpsc::channel(RX_QUEUE);
+        let sink = options.event_sink.clone();
+        let trackers = plan.trackers.iter().map(|t| t.initial).collect();
+        let group_states = vec![None; plan.sync_groups.len()];
         let mut d = Driver {
             options,
             garp_interval: plan.garp_interval,
@@ -166,6 +186,9 @@ impl Driver {
             addrs: Vec::new(),
             insts,
             sync_groups: plan.sync_groups,
+            group_states,
+            tracker_specs: plan.trackers,
+            trackers,
             want_master: HashSet::new(),
             channels: HashMap::new(),
             next_channel: 0,
@@ -179,6 +202,7 @@ impl Driver {
             all_vips,
             started: Instant::now(),
             events,
+            sink,
             last_unknown_log: None,
             rx_window: Instant::now(),
             rx_in_window: 0,
@@ -194,7 +218,7 @@ impl Driver {
             d.refresh_inputs(i, now);
         }
         if d.startup_delay.is_zero() {
-            d.start_instances(now);
+            d.start_ready(now);
         } else {
             // keepalived's `vrrp_startup_delay`: the instances stay in INIT (no timers, no
             // adverts, packets ignored) until it has passed.
@@ -206,13 +230,6 @@ impl Driver {
         }
         d.run_actions().await;
         Ok(d)
-    }
-
-    fn start_instances(&mut self, now: Instant) {
-        self.start_at = None;
-        for inst in &mut self.insts {
-            inst.vi.handle(now, Input::Start);
-        }
     }
 
     /// Runs until [`Command::Shutdown`] (or the handle is dropped), then shuts down.
@@ -248,12 +265,16 @@ impl Driver {
                     Some(Command::Status(reply)) => {
                         let _ = reply.send(self.status());
                     }
+                    Some(Command::Tracker { index, state }) => {
+                        self.on_tracker(index, state, Instant::now());
+                    }
                     Some(Command::Shutdown) | None => break,
                 },
                 () = self.deadline.fired() => {
                     let now = Instant::now();
                     if self.start_at.is_some_and(|t| t <= now) {
-                        self.start_instances(now);
+                        self.start_at = None;
+                        self.start_ready(now);
                     }
                     for inst in &mut self.insts {
                         if inst.vi.poll_timeout().is_some_and(|t| t <= now) {
@@ -306,6 +327,16 @@ impl Driver {
             unmatched: decode_map(&self.unmatched),
             unknown_vrid: self.unknown_vrid,
             ignored_startup: self.ignored_startup,
+            trackers: self
+                .tracker_specs
+                .iter()
+                .zip(&self.trackers)
+                .map(|(t, s)| crate::status::TrackerStatus {
+                    name: t.name.clone(),
+                    kind: t.kind.keyword(),
+                    state: crate::status::tracker_state_text(*s),
+                })
+                .collect(),
         }
     }
 }

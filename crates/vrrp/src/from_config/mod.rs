@@ -1,5 +1,10 @@
 //! The configuration model ([`rk_config::model`]) mapped onto what the driver runs
 //! ([`Plan`]) and what the state machine runs ([`InstanceConfig`]). Pure: no system access.
+//!
+//! Trackers follow keepalived's rules for owners and sync groups (see the `track`
+//! module's documentation); each weight it drops or clears is a warning.
+
+mod track;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -18,7 +23,7 @@ use rk_vrrp_proto::{
 };
 use thiserror::Error;
 
-use crate::spec::{InstanceSpec, Plan, SyncGroupSpec, TrackedInterface, VipSpec, VmacPlan};
+use crate::spec::{InstanceSpec, Plan, SyncGroupSpec, VipSpec, VmacPlan};
 
 /// A configuration the driver cannot run.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -48,8 +53,15 @@ pub fn plan(cfg: &Config) -> Result<(Plan, Vec<String>), FromConfigError> {
     let g = &cfg.global;
     let mut warnings = Vec::new();
     let mut instances = Vec::new();
+    let mut registry = track::Registry::default();
     for vi in &cfg.vrrp_instances {
-        instances.push(instance_spec(vi, g, &mut warnings)?);
+        let mut spec = instance_spec(vi, g, &mut warnings)?;
+        let group = cfg
+            .sync_groups
+            .iter()
+            .find(|sg| sg.instances.contains(&vi.name));
+        spec.tracked = track::tracked(cfg, vi, group, &mut registry, &mut warnings);
+        instances.push(spec);
     }
     // An IPv6 VMAC whose default name a v4 instance already uses gets keepalived's
     // `vrrp6.VRID` name instead.
@@ -75,12 +87,6 @@ pub fn plan(cfg: &Config) -> Result<(Plan, Vec<String>), FromConfigError> {
             .collect();
         for &m in &members {
             instances[m].proto.sync_member = true;
-        }
-        if !sg.tracking.is_empty() {
-            warnings.push(format!(
-                "vrrp_sync_group {}: group trackers are not supported yet and are ignored",
-                sg.name
-            ));
         }
         sync_groups.push(SyncGroupSpec {
             name: sg.name.clone(),
@@ -109,6 +115,7 @@ pub fn plan(cfg: &Config) -> Result<(Plan, Vec<String>), FromConfigError> {
         Plan {
             instances,
             sync_groups,
+            trackers: registry.trackers,
             garp_interval: g.garp.interval,
             gna_interval: g.garp.gna_interval,
             startup_delay: g.vrrp_startup_delay,
@@ -128,6 +135,8 @@ fn bad(vi: &VrrpInstance, reason: impl Into<String>) -> FromConfigError {
 }
 
 /// Maps one instance; unsupported parts that can be ignored safely go to `warnings`.
+/// Trackers are left empty: [`plan`] fills them in, as they depend on the sync group and
+/// on the other instances.
 pub fn instance_spec(
     vi: &VrrpInstance,
     g: &GlobalDefs,
@@ -167,20 +176,8 @@ pub fn instance_spec(
         vips.push(vip_spec(vi, a, vip_dev(a))?);
     }
     let unsupported = [
-        ("track_script", !vi.tracking.scripts.is_empty()),
-        ("track_file", !vi.tracking.files.is_empty()),
-        ("track_process", !vi.tracking.processes.is_empty()),
-        ("track_bfd", !vi.tracking.bfds.is_empty()),
         ("virtual_routes", !vi.virtual_routes.is_empty()),
         ("virtual_rules", !vi.virtual_rules.is_empty()),
-        (
-            "notify scripts",
-            vi.notify.master.is_some()
-                || vi.notify.backup.is_some()
-                || vi.notify.fault.is_some()
-                || vi.notify.stop.is_some()
-                || vi.notify.any.is_some(),
-        ),
         ("use_vmac_addr", vi.use_vmac_addr),
         ("use_ipvlan", vi.use_ipvlan.is_some()),
     ];
@@ -198,16 +195,7 @@ pub fn instance_spec(
         vmac,
         proto,
         vips,
-        track_interfaces: vi
-            .tracking
-            .interfaces
-            .iter()
-            .map(|t| TrackedInterface {
-                name: t.name.clone(),
-                weight: t.weight,
-                reverse: t.reverse,
-            })
-            .collect(),
+        tracked: Vec::new(),
         owner_ignore_adverts: vi.owner_ignore_adverts && vi.is_owner(),
         fault_no_peer: vi.unicast_fault_no_peer && vi.unicast_peers.is_empty(),
         track_src_ip: vi.track_src_ip,

@@ -10,7 +10,10 @@ use rk_vrrp_proto::{
     Auth, AuthKey, Centisecs, Delivery, Family, OldUnicastChecksum, UnicastPeer, Version,
 };
 
+use rk_vrrp_proto::{TrackWeight, TrackerState};
+
 use super::*;
+use crate::spec::{TrackSource, Tracked, TrackerKind};
 
 fn load(text: &str) -> Config {
     match load_str("test.conf", text, &LoadOptions::for_tests()) {
@@ -269,46 +272,230 @@ fn vmac_names_macs_and_vip_placement() {
     assert_eq!((n.name.as_str(), n.mac), ("vm40", [2, 0, 0, 0, 0, 0x28]));
 }
 
+fn iface(name: &str, weight: i32, reverse: bool) -> Tracked {
+    Tracked {
+        source: TrackSource::Interface(name.into()),
+        weight: TrackWeight::new(weight, reverse),
+    }
+}
+
+fn tracker(index: usize, weight: i32, reverse: bool) -> Tracked {
+    Tracked {
+        source: TrackSource::Tracker(index),
+        weight: TrackWeight::new(weight, reverse),
+    }
+}
+
+const TRACKERS: &str = "vrrp_script chk { script /bin/true }
+    vrrp_script heavy { script /bin/true
+        weight -60 }
+    vrrp_script fresh { script /bin/true
+        weight 10 reverse
+        init_fail }
+    track_file tf { file /tmp/rk-tf }
+    vrrp_track_process haproxy { process haproxy
+        weight 5 }
+";
+
+/// Per-instance weights: the tracker's own, or the instance's override (also `reverse` /
+/// `noreverse`); each tracker is listed once in the plan however many instances use it.
 #[test]
-fn sync_groups_trackers_and_warnings() {
-    let (p, warnings) = plan(&load(
-        "vrrp_script chk { script /bin/true }
-        vrrp_sync_group G { group { A B } }
-        vrrp_instance A {
+fn trackers_and_weight_overrides() {
+    let (p, warnings) = plan(&load(&format!(
+        "{TRACKERS}
+        vrrp_instance A {{
             interface eth0
             virtual_router_id 1
-            track_interface { eth1 weight -20
-                eth2 }
-            track_script { chk }
-            virtual_ipaddress { 10.0.0.1 }
-        }
-        vrrp_instance B {
+            track_interface {{ eth1 weight -20
+                eth2
+                eth3 weight 7 reverse }}
+            track_script {{ chk
+                heavy
+                fresh weight -30 noreverse }}
+            track_file {{ tf weight -2 }}
+            track_process {{ haproxy }}
+            virtual_ipaddress {{ 10.0.0.1 }}
+        }}
+        vrrp_instance B {{
             interface eth0
             virtual_router_id 2
-            virtual_ipaddress { 10.0.0.2 }
-        }",
-    ))
+            track_script {{ heavy weight 20 }}
+            virtual_ipaddress {{ 10.0.0.2 }}
+        }}"
+    )))
     .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let names: Vec<(&str, TrackerKind, TrackerState)> = p
+        .trackers
+        .iter()
+        .map(|t| (t.name.as_str(), t.kind, t.initial))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("chk", TrackerKind::Script, TrackerState::Unknown),
+            ("heavy", TrackerKind::Script, TrackerState::Unknown),
+            ("fresh", TrackerKind::Script, TrackerState::Down),
+            ("tf", TrackerKind::File, TrackerState::Value(0)),
+            ("haproxy", TrackerKind::Process, TrackerState::Down),
+        ]
+    );
+    assert_eq!(
+        p.instances[0].tracked,
+        vec![
+            iface("eth1", -20, false),
+            iface("eth2", 0, false),
+            iface("eth3", 7, true),
+            tracker(0, 0, false),
+            tracker(1, -60, false),
+            tracker(2, -30, false),
+            tracker(3, -2, false),
+            tracker(4, 5, false),
+        ]
+    );
+    assert_eq!(p.instances[1].tracked, vec![tracker(1, 20, false)]);
+}
+
+/// Sync group members without `sync_group_tracking_weight`: weighted interfaces count
+/// unweighted, weighted scripts are dropped, a file's default weight 1 becomes 0 (another
+/// weight drops it), processes keep theirs; the group's own trackers apply to every member.
+#[test]
+fn sync_group_tracking_rules() {
+    let text = |extra: &str| {
+        format!(
+            "{TRACKERS}
+            vrrp_sync_group G {{
+                group {{ A B }}
+                track_script {{ heavy }}
+                track_interface {{ eth9 }}
+                {extra}
+            }}
+            vrrp_instance A {{
+                interface eth0
+                virtual_router_id 1
+                track_interface {{ eth1 weight -20
+                    eth2 }}
+                track_script {{ chk
+                    heavy weight -10 }}
+                track_file {{ tf }}
+                track_process {{ haproxy }}
+                virtual_ipaddress {{ 10.0.0.1 }}
+            }}
+            vrrp_instance B {{
+                interface eth0
+                virtual_router_id 2
+                track_file {{ tf weight 3 }}
+                virtual_ipaddress {{ 10.0.0.2 }}
+            }}"
+        )
+    };
+    let (p, warnings) = plan(&load(&text(""))).unwrap();
     assert_eq!(p.sync_groups.len(), 1);
     assert_eq!(p.sync_groups[0].members, vec![0, 1]);
     assert!(p.instances.iter().all(|i| i.proto.sync_member));
+    let idx = |n: &str| p.trackers.iter().position(|t| t.name == n).unwrap();
     assert_eq!(
-        p.instances[0].track_interfaces,
+        p.instances[0].tracked,
         vec![
-            TrackedInterface {
-                name: "eth1".into(),
-                weight: -20,
-                reverse: false
-            },
-            TrackedInterface {
-                name: "eth2".into(),
-                weight: 0,
-                reverse: false
-            }
+            iface("eth1", 0, false),
+            iface("eth2", 0, false),
+            tracker(idx("chk"), 0, false),
+            tracker(idx("tf"), 0, false),
+            tracker(idx("haproxy"), 5, false),
+            // The group's, weights kept.
+            iface("eth9", 0, false),
+            tracker(idx("heavy"), -60, false),
+        ]
+    );
+    assert_eq!(
+        p.instances[1].tracked,
+        vec![iface("eth9", 0, false), tracker(idx("heavy"), -60, false)]
+    );
+    let all = warnings.join("\n");
+    for w in [
+        "(A) ignoring weight of tracked interface eth1 due to SYNC group",
+        "(A) ignoring tracked script heavy with weights due to SYNC group",
+        "(A) ignoring weight from tracked file tf due to SYNC group; specify weight 0",
+        "(B) ignoring tracked file tf with weight 3 due to SYNC group",
+    ] {
+        assert!(all.contains(w), "{w}\n{all}");
+    }
+
+    // With sync_group_tracking_weight, members keep their weights; a script tracked by
+    // the instance and the group takes the group's weight (keepalived
+    // `add_vrrp_to_track_script`), with a warning.
+    let (p, warnings) = plan(&load(&text("sync_group_tracking_weight"))).unwrap();
+    assert_eq!(p.instances[0].tracked[0], iface("eth1", -20, false));
+    let heavy = p.trackers.iter().position(|t| t.name == "heavy").unwrap();
+    assert_eq!(p.instances[0].tracked[3], tracker(heavy, -60, false));
+    assert_eq!(p.instances[0].tracked.len(), 7);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("vrrp_script heavy is tracked by the instance and by sync group G")),
+        "{warnings:?}"
+    );
+}
+
+/// An address owner's priority never moves: weighted interfaces and scripts are dropped,
+/// files with the default weight count unweighted; in its sync group the group's weighted
+/// trackers are cleared to weight 0 for every member.
+#[test]
+fn owner_tracking_rules() {
+    let (p, warnings) = plan(&load(&format!(
+        "{TRACKERS}
+        vrrp_instance O {{
+            interface eth0
+            virtual_router_id 1
+            priority 255
+            track_interface {{ eth1 weight 20
+                eth2 }}
+            track_script {{ heavy
+                chk }}
+            track_file {{ tf }}
+            virtual_ipaddress {{ 10.0.0.1 }}
+        }}"
+    )))
+    .unwrap();
+    let idx = |n: &str| p.trackers.iter().position(|t| t.name == n).unwrap();
+    assert_eq!(
+        p.instances[0].tracked,
+        vec![
+            iface("eth2", 0, false),
+            tracker(idx("chk"), 0, false),
+            tracker(idx("tf"), 0, false),
         ]
     );
     assert!(
-        warnings.iter().any(|w| w.contains("track_script")),
+        warnings
+            .iter()
+            .any(|w| w == "(O) ignoring tracked interface eth1 due to address owner"),
+        "{warnings:?}"
+    );
+
+    let (p, warnings) = plan(&load(&format!(
+        "{TRACKERS}
+        vrrp_sync_group G {{
+            group {{ O B }}
+            sync_group_tracking_weight
+            track_script {{ heavy }}
+        }}
+        vrrp_instance O {{
+            interface eth0
+            virtual_router_id 1
+            priority 255
+            virtual_ipaddress {{ 10.0.0.1 }}
+        }}
+        vrrp_instance B {{
+            interface eth0
+            virtual_router_id 2
+            virtual_ipaddress {{ 10.0.0.2 }}
+        }}"
+    )))
+    .unwrap();
+    assert_eq!(p.instances[1].tracked, vec![tracker(0, 0, false)]);
+    assert!(
+        warnings.iter().any(|w| w.contains("clearing weight")),
         "{warnings:?}"
     );
 }
