@@ -225,6 +225,37 @@ impl Engine {
         self.counts_read.insert(service);
     }
 
+    /// What to write down as ours for the next process (see `record.rs`): what we own
+    /// that the kernel still has (as last read or changed), plus everything the
+    /// configuration describes, installed or not: a real server that is down now is still
+    /// ours if it comes back before the next record. Sync daemons while configured.
+    pub fn ownership_record(&self) -> Owned {
+        let mut rec = Owned::new();
+        for (key, a) in &self.actual.services {
+            if !self.owned.has_service(key) {
+                continue;
+            }
+            rec.claim_service(*key);
+            for d in self.owned.dests_of(key) {
+                if a.dests.contains_key(d) {
+                    rec.claim_dest(*key, *d);
+                }
+            }
+        }
+        for (key, c) in &self.desired.configured {
+            rec.claim_service(*key);
+            for d in &c.dests {
+                rec.claim_dest(*key, *d);
+            }
+        }
+        if self.desired.daemons.is_some() {
+            for role in self.owned.daemons() {
+                rec.claim_daemon(role);
+            }
+        }
+        rec
+    }
+
     /// Mark objects as ours from outside (e.g. a persisted list from the
     /// previous run, so its leftovers can be removed).
     pub fn owned_mut(&mut self) -> &mut Owned {

@@ -88,9 +88,15 @@
 //! key), plus both sync daemons while `lvs_sync_daemon` is configured.
 //! Foreign services and foreign destinations are never edited or deleted
 //! (deleting one of our services takes its destinations along; `lvs_flush`
-//! and `lvs_flush_on_stop` flush everything, as in keepalived). Ownership is
-//! not persisted: leftovers of an older configuration found at start-up are
-//! not ours unless the daemon hands them in ([`Engine::owned_mut`]).
+//! and `lvs_flush_on_stop` flush everything, as in keepalived).
+//!
+//! IPVS objects carry no marker, so ownership outlives the process through
+//! a record ([`Engine::ownership_record`], `record.rs`): what we own that the
+//! kernel still has, plus everything the configuration describes. The daemon
+//! writes it after each pass that follows a start or a reload, and claims a
+//! predecessor's record at start ([`Owned::claim_all`] on
+//! [`Engine::owned_mut`]), so leftovers of an older configuration are removed;
+//! without a record they stay, as foreign objects do.
 //!
 //! ## Proposed keywords (to be wired by the configuration crate)
 //!
@@ -123,6 +129,7 @@ mod ids;
 mod inputs;
 mod quorum;
 mod reconcile;
+mod record;
 mod table;
 
 pub use counters::{CounterSnapshot, Counters};
@@ -139,6 +146,7 @@ pub use reconcile::{
     DEFAULT_DRAIN_POLL, DEFAULT_PERIOD, Input, PassReport, Reconciler, ReconcilerOptions,
     ShutdownReport,
 };
+pub use record::{RECORD_HEADER, RecordError};
 pub use table::{
     ActualDest, ActualService, ActualTable, ConfiguredService, DesiredService, DesiredTable, Owned,
     WantedTimeouts,

@@ -260,10 +260,12 @@ pub(crate) fn dest_matches(want: &Destination, have: &Destination) -> bool {
 /// added by hand to our services. Foreign objects are never edited or
 /// deleted, except that deleting one of our services takes the kernel's
 /// destinations of it along (the kernel has no other way), and `lvs_flush`
-/// / `lvs_flush_on_stop` flush everything, as in keepalived. Ownership is
-/// not persisted: after a restart, only what the configuration describes
-/// is adopted, so leftovers of an older configuration stay (see the crate
-/// docs).
+/// / `lvs_flush_on_stop` flush everything, as in keepalived.
+///
+/// After a restart, what the configuration describes is adopted; leftovers
+/// of an older configuration are ours only when claimed from the record the
+/// previous run wrote ([`Owned::to_record`], [`crate::Engine::ownership_record`],
+/// [`Owned::claim_all`]); without a record they stay, as foreign objects do.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Owned {
     services: BTreeSet<ServiceKey>,
@@ -322,6 +324,25 @@ impl Owned {
     /// Claim a destination as ours (see [`Owned::claim_service`]).
     pub fn claim_dest(&mut self, service: ServiceKey, dest: DestKey) {
         self.dests.entry(service).or_default().insert(dest);
+    }
+
+    /// Claim a sync daemon role as ours (see [`Owned::claim_service`]).
+    pub fn claim_daemon(&mut self, role: SyncRole) {
+        self.daemons.insert(role);
+    }
+
+    /// Claim everything `other` has (a record of the previous run).
+    pub fn claim_all(&mut self, other: &Owned) {
+        self.services.extend(other.services.iter().copied());
+        for (s, d) in &other.dests {
+            self.dests.entry(*s).or_default().extend(d.iter().copied());
+        }
+        self.daemons.extend(other.daemons.iter().copied());
+    }
+
+    /// Number of destinations owned, over all services.
+    pub fn dest_count(&self) -> usize {
+        self.dests.values().map(BTreeSet::len).sum()
     }
 
     /// Mark as ours what the configuration describes and the kernel has.
