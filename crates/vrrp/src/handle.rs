@@ -5,7 +5,7 @@ use std::thread::JoinHandle;
 use rk_vrrp_proto::TrackerState;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::driver::{Command, Driver};
+use crate::driver::{Command, Driver, ReloadReport};
 use crate::error::{Error, io_err};
 use crate::spec::Plan;
 use crate::status::{Status, VrrpEvent};
@@ -161,6 +161,21 @@ impl Vrrp {
             .send(Command::Status(tx))
             .map_err(|_| Error::Stopped)?;
         rx.await.map_err(|_| Error::Stopped)
+    }
+
+    /// Replaces the running plan (SIGHUP): instances are matched by identity (VRID,
+    /// family, interface, unicast source, VMAC, multicast group) as keepalived matches
+    /// them; a matched instance keeps its state and advert schedule and takes its new
+    /// settings in place, a vanished one stops (priority 0 from a MASTER, VIPs released),
+    /// a new one starts. Fails without changing anything when an instance of `plan` is
+    /// refused. Tracker indexes are those of the new plan from now on; states of trackers
+    /// with the same name and kind carry over.
+    pub async fn reload(&self, plan: Plan) -> Result<ReloadReport, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.cmds
+            .send(Command::Reload(Box::new(plan), tx))
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
     }
 
     /// State changes, as they happen (a slow subscriber may miss some: see

@@ -56,12 +56,28 @@
 //!
 //! ## What counts as "ours" at start-up
 //!
-//! keepalived's rule, kept: every instance that does not start as MASTER removes its
-//! configured VIPs (and excluded VIPs) from their interfaces at start, so a restart after a
-//! crash does not leave a backup answering for a VIP. In addition, addresses we add carry
-//! `IFA_PROTO` 18 ("proto keepalived" in `ip addr`); at start, such addresses on an
-//! interface our VIPs use that are not VIPs of the current configuration (left by an earlier
-//! configuration) are removed too. Nothing else is ever touched.
+//! Addresses we add carry `IFA_PROTO` 18 ("proto keepalived" in `ip addr`): that marker is
+//! what makes an address ours. At start:
+//! * an instance whose every VIP is on its interface with our marker was MASTER when this
+//!   node's previous process ended without releasing them (killed, or stopped with `-V`):
+//!   it keeps them and listens one advert interval (plus skew) for another master
+//!   ([`rk_vrrp_proto::Input::Resume`]). Hearing none, it is MASTER and traffic to the VIPs
+//!   never stopped; hearing one, it releases them and elects as after a plain start;
+//! * every other instance that does not start as MASTER removes its configured VIPs (and
+//!   excluded VIPs), keepalived's rule, so a backup never answers for a VIP;
+//! * marked addresses on an interface our VIPs use that are not VIPs of the current
+//!   configuration (left by an earlier configuration) are removed.
+//!
+//! Nothing else is ever touched: an address without our marker is not ours unless the
+//! configuration names it.
+//!
+//! ## Reload
+//!
+//! [`Vrrp::reload`] replaces the plan in the running thread (keepalived's
+//! `clear_diff_vrrp`): instances are matched by identity, not name; a matched instance
+//! keeps its state, counters and advert schedule, and takes a new priority at its next
+//! advert; VIPs added to or removed from a MASTER are added (with GARPs) or removed; a
+//! vanished instance leaves as at stop; a new one starts. See [`ReloadReport`].
 //!
 //! ## Where we differ from keepalived 2.2.7
 //!
@@ -83,6 +99,7 @@ pub mod status;
 mod sys;
 mod timer;
 
+pub use driver::ReloadReport;
 pub use error::Error;
 pub use handle::{DEFAULT_RT_PRIORITY, Options, Trackers, Vrrp, start};
 pub use spec::{

@@ -145,7 +145,12 @@ impl Driver {
                         self.insts[i].spec.name
                     );
                 }
-                self.insts[i].vi.handle(now, Input::Start);
+                let input = if std::mem::take(&mut self.insts[i].resume) {
+                    Input::Resume
+                } else {
+                    Input::Start
+                };
+                self.insts[i].vi.handle(now, input);
             } else if self.insts[i].vi.state() == StateKind::Init && !self.insts[i].waited {
                 self.insts[i].waited = true;
                 tracing::info!(

@@ -6,8 +6,11 @@
 mod actions;
 mod inputs;
 mod net;
+mod reload;
 mod rx;
 mod sync;
+
+pub use reload::ReloadReport;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -31,6 +34,8 @@ pub(crate) enum Command {
     Shutdown,
     /// A status snapshot.
     Status(oneshot::Sender<Status>),
+    /// A new plan replaces the running one ([`Driver::reload`]).
+    Reload(Box<Plan>, oneshot::Sender<Result<ReloadReport, Error>>),
     /// A tracker of the plan has a new state.
     Tracker {
         /// Its index in [`Plan::trackers`].
@@ -64,6 +69,9 @@ pub(crate) struct Inst {
     pub drops_unlogged: u64,
     /// It was held in INIT by its tracking scripts (logged once).
     pub waited: bool,
+    /// Its VIPs were found on the interfaces at start, marked as ours: it starts with
+    /// [`Input::Resume`] instead of [`Input::Start`].
+    pub resume: bool,
 }
 
 impl Inst {
@@ -164,6 +172,7 @@ impl Driver {
                 last_drop_log: None,
                 drops_unlogged: 0,
                 waited: false,
+                resume: false,
             });
         }
         let all_vips = insts
@@ -213,6 +222,7 @@ impl Driver {
         d.setup_vmacs().await;
         d.refresh_channels().await;
         d.remove_stale_addresses().await;
+        d.mark_resumable();
         let now = Instant::now();
         for i in 0..d.insts.len() {
             d.refresh_inputs(i, now);
@@ -264,6 +274,9 @@ impl Driver {
                 cmd = cmds.recv() => match cmd {
                     Some(Command::Status(reply)) => {
                         let _ = reply.send(self.status());
+                    }
+                    Some(Command::Reload(plan, reply)) => {
+                        let _ = reply.send(self.reload(*plan).await);
                     }
                     Some(Command::Tracker { index, state }) => {
                         self.on_tracker(index, state, Instant::now());

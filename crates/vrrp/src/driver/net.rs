@@ -197,6 +197,31 @@ impl Driver {
         }
     }
 
+    /// Instances whose every VIP is on its interface with our marker: this node's previous
+    /// process held them as MASTER and did not release them (it was killed, or stopped with
+    /// `-V`). They start with [`Input::Resume`]: the VIPs stay while the instance listens
+    /// one advert interval for another master. An address owner goes MASTER anyway.
+    pub(super) fn mark_resumable(&mut self) {
+        for i in 0..self.insts.len() {
+            let spec = &self.insts[i].spec;
+            let held = !spec.vips.is_empty()
+                && !spec.proto.is_owner()
+                && spec.vips.iter().all(|v| {
+                    let index = self.links.get(&v.dev).map(|l| l.index);
+                    self.addrs.iter().any(|a| {
+                        Some(a.ifindex) == index && a.addr == v.addr && a.proto == Some(ADDR_PROTO)
+                    })
+                });
+            if held {
+                tracing::info!(
+                    "({}) its VIPs are still up from this node's previous run: keeping them while listening for another master",
+                    spec.name
+                );
+                self.insts[i].resume = true;
+            }
+        }
+    }
+
     /// A netlink event.
     pub(super) async fn on_event(&mut self, ev: Event) {
         let now = Instant::now();
