@@ -227,6 +227,59 @@ impl Driver {
         out.report
     }
 
+    /// A command other than shutdown.
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Apply(specs, reply) => {
+                let _ = reply.send(self.apply(specs));
+            }
+            Command::Suspend(ids, reply) => {
+                let report = self.state.set_suspended(ids);
+                if report.newly_suspended + report.resumed > 0 {
+                    tracing::info!(
+                        suspended = report.newly_suspended,
+                        resumed = report.resumed,
+                        "ha_suspend: {} health checkers suspended, {} activated",
+                        report.newly_suspended,
+                        report.resumed
+                    );
+                }
+                let _ = reply.send(report);
+            }
+            Command::LogAll(ids, reply) => {
+                self.state.set_log_all_failures(ids);
+                let _ = reply.send(());
+            }
+            Command::TlsClient(client, reply) => {
+                let _ = reply.send(self.state.set_tls_client(client));
+            }
+            Command::Snapshot(reply) => {
+                let (checkers, stats) = self.state.snapshot();
+                let _ = reply.send(Snapshot { checkers, stats });
+            }
+            // The loop handles shutdown itself (it awaits the probes' end) and never
+            // passes it here.
+            Command::Shutdown(_) => {}
+        }
+    }
+
+    /// A probe task ended: its report, a panic, or its abort (a removed group).
+    fn joined(
+        &mut self,
+        res: Result<(tokio::task::Id, (GroupId, usize, ProbeReport)), tokio::task::JoinError>,
+    ) {
+        match res {
+            Ok((id, (_, _, report))) => self.finished(id, Ok(report)),
+            Err(e) if e.is_cancelled() => {
+                self.task_of.remove(&e.id());
+            }
+            Err(e) => {
+                let id = e.id();
+                self.finished(id, Err(format!("probe task failed: {e}")));
+            }
+        }
+    }
+
     fn finished(&mut self, id: tokio::task::Id, result: Result<ProbeReport, String>) {
         let Some((group, url)) = self.task_of.remove(&id) else {
             return;
@@ -271,54 +324,41 @@ async fn drive(
         running: HashMap::new(),
         watcher,
     };
+    // One timer, reset only when the earliest due time changes. Due machines are started
+    // at the top of every turn, not only when this timer wins the select: a timer future
+    // rebuilt every turn, racing a steady stream of results, fired only when tokio's time
+    // driver happened to turn, so starts came late and in bursts (measured: at 12,000
+    // checks/s offered the runner fell to 7,500/s with probes waiting 200 ms to be
+    // polled, while a plain probe loop kept up).
+    let far = || tokio::time::Instant::now() + std::time::Duration::from_secs(86_400);
+    let mut timer = std::pin::pin!(tokio::time::sleep_until(far()));
+    let mut armed = None;
     loop {
-        let next = d.state.next_timer().map(tokio::time::Instant::from_std);
+        let starts = d.state.fire(Instant::now());
+        d.start(starts);
+        let next = d.state.next_timer();
+        if next != armed {
+            armed = next;
+            let at = next.map_or_else(far, tokio::time::Instant::from_std);
+            timer.as_mut().reset(at);
+        }
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 None => break,
-                Some(Command::Apply(specs, reply)) => {
-                    let _ = reply.send(d.apply(specs));
-                }
-                Some(Command::Suspend(ids, reply)) => {
-                    let report = d.state.set_suspended(ids);
-                    if report.newly_suspended + report.resumed > 0 {
-                        tracing::info!(
-                            suspended = report.newly_suspended,
-                            resumed = report.resumed,
-                            "ha_suspend: {} health checkers suspended, {} activated",
-                            report.newly_suspended,
-                            report.resumed
-                        );
-                    }
-                    let _ = reply.send(report);
-                }
-                Some(Command::LogAll(ids, reply)) => {
-                    d.state.set_log_all_failures(ids);
-                    let _ = reply.send(());
-                }
-                Some(Command::TlsClient(client, reply)) => {
-                    let _ = reply.send(d.state.set_tls_client(client));
-                }
-                Some(Command::Snapshot(reply)) => {
-                    let (checkers, stats) = d.state.snapshot();
-                    let _ = reply.send(Snapshot { checkers, stats });
-                }
                 Some(Command::Shutdown(reply)) => {
                     d.tasks.shutdown().await;
                     let _ = reply.send(());
                     return;
                 }
+                Some(cmd) => d.command(cmd),
             },
-            Some(res) = d.tasks.join_next_with_id(), if !d.tasks.is_empty() => match res {
-                Ok((id, (_, _, report))) => d.finished(id, Ok(report)),
-                Err(e) if e.is_cancelled() => {
-                    d.task_of.remove(&e.id());
+            Some(res) = d.tasks.join_next_with_id(), if !d.tasks.is_empty() => {
+                d.joined(res);
+                // Every other probe that has finished too, without another turn.
+                while let Some(res) = d.tasks.try_join_next_with_id() {
+                    d.joined(res);
                 }
-                Err(e) => {
-                    let id = e.id();
-                    d.finished(id, Err(format!("probe task failed: {e}")));
-                }
-            },
+            }
             paths = changed(&mut d.watcher) => {
                 for p in paths {
                     for g in d.state.file_groups(&p) {
@@ -327,10 +367,8 @@ async fn drive(
                     }
                 }
             },
-            () = tokio::time::sleep_until(next.unwrap_or_else(tokio::time::Instant::now)), if next.is_some() => {
-                let starts = d.state.fire(Instant::now());
-                d.start(starts);
-            }
+            // Due machines start at the top of the loop.
+            () = &mut timer, if armed.is_some() => {}
         }
     }
     d.tasks.shutdown().await;
