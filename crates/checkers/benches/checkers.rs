@@ -7,10 +7,12 @@
 //!
 //! - **Probe throughput**: the checker side runs on a current-thread runtime on the calling
 //!   thread (pin the process with `taskset -c 0`); the local TCP and HTTP servers run on
-//!   their own thread, moved to CPU 1 when there is one, so the figure is the checker's.
+//!   their own thread, moved to CPU 1 when there is one, so the figure is the checker's
+//!   (512 listeners of each kind).
 //!   Many probes run concurrently, as thousands of checkers would.
 //! - **Runner throughput**: distinct checkers (no deduplication possible) with a short
-//!   `delay_loop`, driven by the real runner; reports sustained probes per second.
+//!   `delay_loop`, driven by the real runner; reports sustained probes per second and the
+//!   share of one core the checker thread used.
 //! - **Memory per idle checker**: resident set growth after configuring 100,000 checkers
 //!   whose first run is an hour away, divided by their number (allocator overhead included).
 
@@ -38,6 +40,12 @@ fn cpus() -> usize {
         .and_then(|s| s.trim().rsplit(['-', ',']).next()?.parse::<usize>().ok())
         .map_or(1, |last| last + 1)
 }
+
+/// Listeners of each kind. Many, so that no (client port, server port) pair comes back
+/// while the previous connection on it is still in TIME_WAIT at the server (it closes
+/// first): with 32 ports, 20,000 checks/s reused pairs within seconds and some connects
+/// were refused.
+const PORTS: usize = 512;
 
 /// Starts `ports` TCP listeners that accept and close, and `ports` HTTP servers, on their
 /// own thread; returns their addresses.
@@ -142,13 +150,29 @@ async fn hammer(probes: Vec<PreparedProbe>, concurrency: usize, secs: f64) -> (f
     )
 }
 
+/// CPU time (user + system) of the calling thread, from `/proc/thread-self/stat` (clock
+/// ticks of 10 ms: fine over a window of seconds).
+fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15, i.e. 11 and 12 after the command name.
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Sustained probes per second of the runner and the share of one core its thread used.
 async fn runner_rate(
     targets: &[SocketAddr],
     checkers: usize,
     delay_loop: Duration,
     secs: u64,
     http: bool,
-) -> f64 {
+) -> (f64, f64) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let runner = Runner::spawn(RunnerOptions { seed: Some(9) }, tx);
@@ -184,9 +208,14 @@ async fn runner_rate(
     tokio::time::sleep(Duration::from_secs(1) + delay_loop).await;
     let a = runner.snapshot().await.unwrap().stats.probes_started;
     let t0 = Instant::now();
+    // The runner, its probes and this function share the calling thread (current-thread
+    // runtime), so this thread's CPU time is the checker side's.
+    let cpu0 = thread_cpu();
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let b = runner.snapshot().await.unwrap().stats.probes_started;
-    let rate = (b - a) as f64 / t0.elapsed().as_secs_f64();
+    let wall = t0.elapsed().as_secs_f64();
+    let rate = (b - a) as f64 / wall;
+    let cpu = (thread_cpu() - cpu0).as_secs_f64() / wall;
     let snap = runner.snapshot().await.unwrap();
     let failures: u64 = snap.checkers.iter().map(|c| c.failures).sum();
     let sample = snap.checkers.iter().find_map(|c| c.last_error.clone());
@@ -194,7 +223,7 @@ async fn runner_rate(
     if failures > 0 {
         println!("    ({failures} failed runs, e.g. {sample:?})");
     }
-    rate
+    (rate, cpu)
 }
 
 fn rss_kib() -> u64 {
@@ -254,7 +283,7 @@ fn main() {
         .position(|a| a == "--secs")
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(3);
-    let (tcp, http) = servers(32);
+    let (tcp, http) = servers(PORTS);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -276,13 +305,19 @@ fn main() {
         let (ok, bad) = hammer(http_probes, 256, secs as f64).await;
         println!("HTTP_GET probes:   {ok:>9.0} checks/s ({bad:.0}/s failed), 256 in flight, MD5 of the body");
 
-        for n in [20_000, 30_000] {
-            let rate = runner_rate(&tcp, n, Duration::from_millis(1000), secs, false).await;
-            println!("runner, {n} TCP checkers at delay_loop 1 s: {rate:>9.0} checks/s sustained");
+        for n in [20_000, 30_000, 40_000] {
+            let (rate, cpu) = runner_rate(&tcp, n, Duration::from_millis(1000), secs, false).await;
+            println!(
+                "runner, {n} TCP checkers at delay_loop 1 s: {rate:>9.0} checks/s sustained, checker thread {:.0}% of a core",
+                cpu * 100.0
+            );
         }
-        for n in [5_000, 10_000] {
-            let rate = runner_rate(&http, n, Duration::from_millis(1000), secs, true).await;
-            println!("runner, {n} HTTP checkers at delay_loop 1 s: {rate:>9.0} checks/s sustained");
+        for n in [5_000, 10_000, 20_000] {
+            let (rate, cpu) = runner_rate(&http, n, Duration::from_millis(1000), secs, true).await;
+            println!(
+                "runner, {n} HTTP checkers at delay_loop 1 s: {rate:>9.0} checks/s sustained, checker thread {:.0}% of a core",
+                cpu * 100.0
+            );
         }
 
         for (kind, http) in [("TCP_CHECK", false), ("HTTP_GET", true)] {
