@@ -290,15 +290,18 @@ impl PreparedProbe {
     /// Runs the probe once (for HTTP, against URL `url`) and times it.
     pub async fn run(&self, url: usize) -> ProbeReport {
         let started = Instant::now();
+        // A future is as large as its largest branch and every run in flight holds one:
+        // the heavier probes (TLS and HTTP parsing, DNS, scripts) are boxed so that the
+        // common TCP_CHECK does not carry their state (1.9 KB per run in flight before).
         let result = match &self.inner.1 {
             Prepared::Tcp(s) => tcp::probe(s).await,
-            Prepared::Http(p) => p.probe(url).await,
-            Prepared::Dns(s) => dns::probe(s).await,
-            Prepared::Misc(p) => p.probe().await,
-            Prepared::Smtp(s) => smtp::probe(s).await,
-            Prepared::Udp(s) => udp::probe(s).await,
-            Prepared::Ping(s) => ping::probe(s).await,
-            Prepared::File(s) => file::probe(s).await,
+            Prepared::Http(p) => Box::pin(p.probe(url)).await,
+            Prepared::Dns(s) => Box::pin(dns::probe(s)).await,
+            Prepared::Misc(p) => Box::pin(p.probe()).await,
+            Prepared::Smtp(s) => Box::pin(smtp::probe(s)).await,
+            Prepared::Udp(s) => Box::pin(udp::probe(s)).await,
+            Prepared::Ping(s) => Box::pin(ping::probe(s)).await,
+            Prepared::File(s) => Box::pin(file::probe(s)).await,
         };
         ProbeReport {
             started,
