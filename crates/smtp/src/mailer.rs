@@ -9,9 +9,11 @@
 //!   alerts get a single attempt each until one gets through, so a dead server does not
 //!   hold every alert for the whole retry schedule. (keepalived tries each alert once.)
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::alert::Alert;
@@ -55,32 +57,74 @@ impl Default for Policy {
 #[derive(Clone, Debug)]
 pub struct Mailer {
     tx: mpsc::Sender<Alert>,
+    idle: Arc<Idle>,
+}
+
+/// Alerts queued or being sent, and a wake-up when that drops to zero.
+#[derive(Debug, Default)]
+struct Idle {
+    outstanding: AtomicUsize,
+    notify: Notify,
+}
+
+impl Idle {
+    fn done(&self) {
+        if self.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.notify.notify_waiters();
+        }
+    }
 }
 
 impl Mailer {
     /// Starts the mail task on the current runtime.
     pub fn spawn(cfg: MailConfig, policy: Policy) -> (Mailer, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(policy.queue.max(1));
-        (Mailer { tx }, tokio::spawn(run(cfg, policy, rx)))
+        let idle = Arc::new(Idle::default());
+        (
+            Mailer {
+                tx,
+                idle: idle.clone(),
+            },
+            tokio::spawn(run(cfg, policy, rx, idle)),
+        )
+    }
+
+    /// Resolves once every alert queued so far has been sent or dropped (bound it with a
+    /// timeout: a dead server keeps it waiting through the retries).
+    pub async fn flushed(&self) {
+        loop {
+            let woken = self.idle.notify.notified();
+            if self.idle.outstanding.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            woken.await;
+        }
     }
 
     /// Queues `alert`; never waits.
     pub fn alert(&self, alert: Alert) {
+        self.idle.outstanding.fetch_add(1, Ordering::AcqRel);
         match self.tx.try_send(alert) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(a)) => tracing::error!(
-                "SMTP alert queue full (the server is slow or down): dropping \"{}\"",
-                a.subject("…")
-            ),
-            Err(mpsc::error::TrySendError::Closed(a)) => tracing::warn!(
-                "SMTP alerts have stopped: not sending \"{}\"",
-                a.subject("…")
-            ),
+            Err(mpsc::error::TrySendError::Full(a)) => {
+                self.idle.done();
+                tracing::error!(
+                    "SMTP alert queue full (the server is slow or down): dropping \"{}\"",
+                    a.subject("…")
+                );
+            }
+            Err(mpsc::error::TrySendError::Closed(a)) => {
+                self.idle.done();
+                tracing::warn!(
+                    "SMTP alerts have stopped: not sending \"{}\"",
+                    a.subject("…")
+                );
+            }
         }
     }
 }
 
-async fn run(cfg: MailConfig, policy: Policy, mut rx: mpsc::Receiver<Alert>) {
+async fn run(cfg: MailConfig, policy: Policy, mut rx: mpsc::Receiver<Alert>, idle: Arc<Idle>) {
     let mut server_down = false;
     while let Some(alert) = rx.recv().await {
         let subject = alert.subject(&cfg.router_id);
@@ -108,5 +152,6 @@ async fn run(cfg: MailConfig, policy: Policy, mut rx: mpsc::Receiver<Alert>) {
                 }
             }
         }
+        idle.done();
     }
 }

@@ -226,6 +226,10 @@ async fn queue_survives_a_dead_server() {
             state,
         });
     }
+    // Resolves once both are through (the daemon bounds this at stop).
+    tokio::time::timeout(Duration::from_secs(5), mailer.flushed())
+        .await
+        .expect("flushed");
     drop(mailer);
     task.await.unwrap();
     for _ in 0..100 {
