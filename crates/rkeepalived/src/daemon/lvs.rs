@@ -25,6 +25,7 @@ use tokio::time::Instant;
 
 use super::check_dump;
 use super::checks::Mapping;
+use super::notices;
 use super::notify::{self, Job, Notifier};
 
 /// Depth of the input queue: a burst of health changes waits here while a pass applies.
@@ -470,6 +471,7 @@ impl Task {
             self.notifier
                 .script(format!("{name} of virtual server {}", e.vs), s, &cfg.global);
         }
+        notices::quorum(vs, e);
     }
 
     async fn stop(self, keep_rules: bool, reply: Option<oneshot::Sender<()>>) {

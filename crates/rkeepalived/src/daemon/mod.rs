@@ -17,16 +17,21 @@
 mod check_dump;
 mod checks;
 mod dump;
+mod fifo;
 mod health;
 mod logging;
 mod lvs;
+mod notices;
 mod notify;
+mod outlets;
 mod ownership;
 mod pidfile;
 mod realservers;
 mod serve;
 mod suspend;
+mod track;
 mod users;
+mod vrrp_notify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,30 +1,33 @@
-//! keepalived's LVS-side scripts: real-server `notify_up` / `notify_down`, virtual-server
-//! `quorum_up` / `quorum_down`, and the `omega` notifies at stop.
+//! The ordered script queue, for keepalived's notify scripts: VRRP `notify_*` and
+//! `notify` (the VRRP side has a queue of its own, [`super::vrrp_notify`]), real-server
+//! `notify_up` / `notify_down`, virtual-server `quorum_up` / `quorum_down`, and the stop-time
+//! scripts (`notify_stop`, `omega`).
 //!
-//! Each script gets only its configured arguments (keepalived-behaviour.md §3.12) and is
-//! executed without a shell (a file the kernel will not execute, a script without `#!`,
-//! goes through `/bin/sh` as keepalived does), in its own process group, with stdin,
-//! stdout and stderr on `/dev/null`, as the user written after it, else `script_user`
-//! ([`super::users`]).
+//! Each script gets its configured arguments (plus, for VRRP's generic `notify`, keepalived's
+//! four) and runs as [`rk_track::exec`] runs every script: without a shell (a file the
+//! kernel will not execute, a script without `#!`, goes through `/bin/sh`), in its own
+//! process group, with stdin, stdout and stderr on `/dev/null`, as the user written after
+//! it, else `script_user` ([`super::users`]), after the `enable_script_security` check of
+//! the moment ([`super::outlets::security`]).
 //!
-//! keepalived forks every script at once, so their order is not guaranteed. Here the
-//! scripts of one [`Notifier`] run one after the other, in the order the transitions
-//! happened: a `notify_down` of a real server is over before the `quorum_down` it caused
-//! starts. A script still running after [`PATIENCE`] no longer holds the queue up (it is
-//! logged and left to finish). Every child is waited for: no zombies.
+//! keepalived forks every script at once, so their order is not guaranteed (users see a
+//! `notify_backup` finish before the `notify_master` that preceded it). Here the scripts of
+//! one [`Notifier`] run one after the other, in the order the transitions happened: a
+//! `notify_down` of a real server is over before the `quorum_down` it caused starts. A
+//! script still running after [`PATIENCE`] no longer holds the queue up (it is logged and
+//! left to finish). Every child is waited for: no zombies.
 
 use std::io;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use rk_config::model::{GlobalDefs, Script};
-use tokio::process::{Child, Command};
+use rk_track::exec;
+use tokio::process::Child;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::users::{self, RunAs};
+use super::{outlets, users};
 
 /// How long the queue waits for one script before starting the next.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -37,22 +40,32 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct Job {
     /// What it is, for the log: `notify_down of real server 10.0.0.2:80 of TCP 10.0.0.1:80`.
     pub what: String,
-    /// Program and arguments.
-    pub argv: Vec<String>,
-    /// Who it runs as; `None`: as the daemon.
-    pub run_as: Option<RunAs>,
+    /// Program, arguments, user.
+    pub script: exec::Script,
 }
 
 impl Job {
     /// A job for `script`, run as its user or the configured default; `Err` (a line for
     /// the log) when that user does not exist.
     pub fn new(what: String, script: &Script, global: &GlobalDefs) -> Result<Job, String> {
+        Job::with_args(what, script, global, &[])
+    }
+
+    /// A job for `script` with `extra` arguments after the configured ones (VRRP's
+    /// generic `notify` gets `INSTANCE|GROUP name state priority`).
+    pub fn with_args(
+        what: String,
+        script: &Script,
+        global: &GlobalDefs,
+        extra: &[String],
+    ) -> Result<Job, String> {
         let run_as = users::for_script(script, global)
             .map_err(|e| format!("cannot run {what} ({}): {e}", script.command))?;
+        let mut argv = script.argv.clone();
+        argv.extend_from_slice(extra);
         Ok(Job {
             what,
-            argv: script.argv.clone(),
-            run_as,
+            script: exec::Script { argv, run_as },
         })
     }
 }
@@ -107,57 +120,16 @@ async fn run_queue(mut rx: mpsc::UnboundedReceiver<Job>) {
     }
 }
 
-fn command(job: &Job, shell: bool) -> Command {
-    let mut cmd = if shell {
-        let mut c = Command::new("/bin/sh");
-        c.arg("-c").arg(shell_line(&job.argv));
-        c
-    } else {
-        let mut c = Command::new(&job.argv[0]);
-        c.args(&job.argv[1..]);
-        c
-    };
-    cmd.process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .env_remove("IFS")
-        .env_remove("LD_PRELOAD")
-        .env_remove("LD_LIBRARY_PATH");
-    if let Some((uid, gid)) = job.run_as {
-        cmd.uid(uid).gid(gid);
-    }
-    cmd
-}
-
-/// `argv` quoted for `sh -c`.
-fn shell_line(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn spawn(job: &Job) -> io::Result<Child> {
-    match command(job, false).spawn() {
-        Err(e) if e.raw_os_error() == Some(nix::libc::ENOEXEC) => command(job, true).spawn(),
-        other => other,
-    }
-}
-
-/// Starts `job`, logging why when it cannot start.
+/// Starts `job`, logging why when it cannot start (refused by the security check, not
+/// found, ...).
 fn start(job: &Job) -> Option<Child> {
-    if job.argv.is_empty() {
-        tracing::error!("cannot run {}: empty command", job.what);
-        return None;
-    }
-    match spawn(job) {
+    match exec::spawn(&job.script, &outlets::security()) {
         Ok(c) => {
-            tracing::info!("running {}: {}", job.what, job.argv.join(" "));
+            tracing::info!("running {}: {}", job.what, job.script.display());
             Some(c)
         }
         Err(e) => {
-            tracing::error!("cannot run {} ({}): {e}", job.what, job.argv[0]);
+            tracing::error!("{}: {e}", job.what);
             None
         }
     }
@@ -166,7 +138,7 @@ fn start(job: &Job) -> Option<Child> {
 fn report(job: &Job, result: io::Result<ExitStatus>) {
     match result {
         Ok(s) if s.success() => tracing::debug!("{} finished", job.what),
-        Ok(s) => tracing::warn!("{} ({}) ended with {s}", job.what, job.argv[0]),
+        Ok(s) => tracing::warn!("{} ({}) ended with {s}", job.what, job.script.argv[0]),
         Err(e) => tracing::warn!("waiting for {}: {e}", job.what),
     }
 }
@@ -194,28 +166,10 @@ pub async fn run_within(jobs: Vec<Job>, timeout: Duration) {
                     "{} still runs after {timeout:?} at stop: killing it",
                     job.what
                 );
-                kill(&mut child, &job).await;
+                let r = exec::kill_group(&mut child, Duration::from_millis(100)).await;
+                report(&job, r);
             }
         }
-    }
-}
-
-async fn kill(child: &mut Child, job: &Job) {
-    let Some(group) = child
-        .id()
-        .and_then(|p| i32::try_from(p).ok())
-        .map(Pid::from_raw)
-    else {
-        return;
-    };
-    let _ = killpg(group, Signal::SIGTERM);
-    if tokio::time::timeout(Duration::from_millis(100), child.wait())
-        .await
-        .is_err()
-    {
-        let _ = killpg(group, Signal::SIGKILL);
-        let r = child.wait().await;
-        report(job, r);
     }
 }
 
@@ -226,8 +180,10 @@ mod tests {
     fn job(what: &str, argv: &[&str]) -> Job {
         Job {
             what: what.into(),
-            argv: argv.iter().map(|s| s.to_string()).collect(),
-            run_as: None,
+            script: exec::Script {
+                argv: argv.iter().map(|s| s.to_string()).collect(),
+                run_as: None,
+            },
         }
     }
 
@@ -302,7 +258,7 @@ mod tests {
             .unwrap();
         let gone = (0..50).any(|_| {
             std::thread::sleep(Duration::from_millis(20));
-            nix::sys::signal::kill(Pid::from_raw(pid), None).is_err()
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err()
                 || std::fs::read_to_string(format!("/proc/{pid}/stat"))
                     .is_ok_and(|s| s.contains(") Z "))
         });

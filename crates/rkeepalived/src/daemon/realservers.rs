@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use super::checks::Mapping;
 use super::health::{Aggregator, Outcome};
 use super::lvs::LvsInput;
+use super::notices;
 use super::notify::Notifier;
 use super::suspend;
 
@@ -285,6 +286,8 @@ impl Follower {
                 o.total
             );
         }
+        let vs = &self.cfg.virtual_servers[entry.vs];
+        notices::real_server(vs, rs, o.after.up, why, o.up_changed(), checker_changed);
         // After the notify is queued: its script runs before any quorum script this
         // change causes.
         if o.changed() {

@@ -30,6 +30,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::checks::{self, Ids};
 use super::dump::{self, Files, Kind};
 use super::lvs::{self, Lvs, LvsInput};
+use super::notices::Notices;
 use super::notify::{self, Job, Notifier};
 use super::ownership::{Settler, parse_state};
 use super::realservers::RealServers;
@@ -109,6 +110,7 @@ struct LvsSide {
 }
 
 async fn run(setup: Setup) -> ExitCode {
+    let mut setup = setup;
     // Signal handlers first: a SIGTERM during start-up must not kill us half-way.
     let mut sig = match Signals::install() {
         Ok(s) => s,
@@ -118,14 +120,20 @@ async fn run(setup: Setup) -> ExitCode {
         }
     };
     let files = Files::from_config(&setup.config.global);
+    // FIFOs, mail and script security first: every script from here on runs under them.
+    let mut notices = Notices::start(&setup.config, &mut setup.vrrp_options);
     let g = &setup.config.global;
     if let Some(s) = &g.startup_script {
         // keepalived's parent runs it before starting its children, and waits.
         script_within("startup_script", s, g, g.startup_script_timeout).await;
     }
+    notices.prepare_trackers(&setup.config, setup.plan.as_mut());
     let mut vrrp = match setup.plan {
-        Some(plan) => match start_vrrp(plan, setup.vrrp_options) {
-            Ok(v) => Some(v),
+        Some(plan) => match start_vrrp(plan, setup.vrrp_options.clone()) {
+            Ok(v) => {
+                notices.vrrp_started(&v.vrrp);
+                Some(v)
+            }
             Err(e) if setup.sides.checkers => {
                 tracing::error!(
                     "cannot start VRRP: {e}; health checks run on, virtual servers that follow a VRRP instance are held as they are"
@@ -207,6 +215,8 @@ async fn run(setup: Setup) -> ExitCode {
     }
     tracing::info!("Stopping");
     let start = std::time::Instant::now();
+    // Tracking scripts killed first: no tracker moves an instance during the shutdown.
+    notices.stop_trackers().await;
     let stop_lvs = async {
         if let Some(l) = lvs.take() {
             // Probes first: nothing may change the state omega reports.
@@ -224,6 +234,8 @@ async fn run(setup: Setup) -> ExitCode {
         }
     };
     tokio::join!(stop_lvs, stop_vrrp);
+    // The STOP notices (notify_stop within 1 s), as keepalived's VRRP child at its end.
+    notices.finish().await;
     let took = start.elapsed();
     if took > STOP_TARGET {
         tracing::warn!("stopping took {took:?}");
@@ -233,6 +245,7 @@ async fn run(setup: Setup) -> ExitCode {
     if let Some(s) = &g.shutdown_script {
         script_within("shutdown_script", s, g, g.shutdown_script_timeout).await;
     }
+    notices.close().await;
     if failed {
         ExitCode::FAILURE
     } else {
