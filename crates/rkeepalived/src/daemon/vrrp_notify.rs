@@ -25,7 +25,7 @@ use rk_config::model::{Script, SyncGroup, VrrpInstance};
 use rk_smtp::alert::{Alert, VrrpState};
 use rk_vrrp::VrrpEvent;
 use rk_vrrp_proto::StateKind;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::fifo::{group_line, instance_line};
@@ -56,6 +56,7 @@ fn mail_state(s: StateKind) -> Option<VrrpState> {
 /// The VRRP notices task.
 #[derive(Debug)]
 pub struct VrrpNotices {
+    config: watch::Sender<Arc<Config>>,
     finish: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     queue: JoinHandle<()>,
@@ -65,13 +66,22 @@ impl VrrpNotices {
     /// Starts following `events` with the scripts and settings of `cfg`.
     pub fn spawn(cfg: Arc<Config>, events: mpsc::UnboundedReceiver<VrrpEvent>) -> VrrpNotices {
         let (notifier, queue) = Notifier::spawn();
+        let (config, cfg_rx) = watch::channel(cfg);
         let (finish, finish_rx) = oneshot::channel();
-        let task = tokio::spawn(run(events, cfg, finish_rx, notifier));
+        let task = tokio::spawn(run(events, cfg_rx, finish_rx, notifier));
         VrrpNotices {
+            config,
             finish: Some(finish),
             task,
             queue,
         }
+    }
+
+    /// A reload: the following events use `cfg`'s scripts and settings.
+    // Used by `Notices::after_reload` (see there).
+    #[allow(dead_code)]
+    pub fn set_config(&self, cfg: Arc<Config>) {
+        let _ = self.config.send(cfg);
     }
 
     /// Once the VRRP thread has ended: handles the events left (the STOP notices, whose
@@ -97,12 +107,12 @@ struct State {
 
 async fn run(
     mut events: mpsc::UnboundedReceiver<VrrpEvent>,
-    cfg: Arc<Config>,
+    mut cfg_rx: watch::Receiver<Arc<Config>>,
     mut finish: oneshot::Receiver<()>,
     notifier: Notifier,
 ) {
     let mut st = State {
-        cfg,
+        cfg: cfg_rx.borrow_and_update().clone(),
         notifier,
         mailed: HashMap::new(),
         stop_jobs: Vec::new(),
@@ -110,6 +120,7 @@ async fn run(
     loop {
         tokio::select! {
             biased;
+            Ok(()) = cfg_rx.changed() => st.cfg = cfg_rx.borrow_and_update().clone(),
             ev = events.recv() => match ev {
                 Some(ev) => st.on_event(ev),
                 None => break,
