@@ -7,7 +7,7 @@
 //!
 //! * [`script`]: `vrrp_script` — run every `interval`, killed with its process group at
 //!   `timeout`, `rise` / `fall`, `init_fail`, run-as user;
-//! * [`file`]: `track_file` — an integer re-read on inotify, `init_file`;
+//! * [`file`](mod@file): `track_file` — an integer re-read on inotify, `init_file`;
 //! * [`process`]: `vrrp_track_process` — matching processes counted through the kernel's
 //!   proc connector, or by scanning `/proc` where the connector is not available.
 //!
