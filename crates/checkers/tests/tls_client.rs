@@ -290,3 +290,40 @@ fn client_identity_files_are_checked_and_encrypted_keys_refused() {
     assert!(load_err(&k, Some(&k), None).contains("no PEM certificate"));
     assert!(load_err(&dir.path().join("absent.crt"), None, None).contains("absent.crt"));
 }
+
+#[tokio::test]
+async fn a_probe_that_cannot_be_rebuilt_keeps_its_configuration_and_is_reported() {
+    let (server_pki, client_pki) = (Pki::new("srv"), Pki::new("cli"));
+    let (addr, _served, _task) = mtls_server(&server_pki, &client_pki).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(dir.path(), "ca.pem", &server_pki.ca_pem);
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let runner = Runner::spawn(RunnerOptions { seed: Some(6) }, tx);
+    let spec = CheckerSpec {
+        id: CheckerId(9),
+        real_server: RealServerId(9),
+        timing: Timing::default(),
+        probe: ssl_get(
+            addr,
+            TlsOpts {
+                verify_cert: true,
+                ca_file: Some(ca.clone()),
+                ..TlsOpts::default()
+            },
+        ),
+    };
+    assert!(runner.apply(vec![spec]).await.unwrap().errors.is_empty());
+    // The trust store goes away; the new certificate cannot be combined with it.
+    std::fs::remove_file(&ca).unwrap();
+    let ours = identity(dir.path(), &client_pki, "ours");
+    let rep = runner.set_tls_client(Some(ours)).await.unwrap();
+    assert_eq!(rep.rebuilt, 0);
+    assert_eq!(rep.errors.len(), 1);
+    assert_eq!(rep.errors[0].0, CheckerId(9));
+    assert!(
+        matches!(&rep.errors[0].1, SpecError::Tls(m) if m.contains("ca.pem")),
+        "{:?}",
+        rep.errors
+    );
+    runner.shutdown().await;
+}
