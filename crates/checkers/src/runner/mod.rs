@@ -290,7 +290,11 @@ impl Driver {
             latency: Default::default(),
             result: Err(ProbeError::Setup(msg)),
         });
-        let events = self.state.on_report(Instant::now(), group, url, report);
+        // The next run is timed from when the probe finished, as keepalived's epilog does,
+        // not from when this loop got to its result: under load that wait would stretch
+        // every period.
+        let done = (report.started + report.latency).min(Instant::now());
+        let events = self.state.on_report(done, group, url, report);
         self.send(events);
         let again: Vec<_> = self.state.retrigger(group).into_iter().collect();
         self.start(again);
