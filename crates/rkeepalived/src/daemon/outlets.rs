@@ -131,10 +131,14 @@ pub fn mail_config(g: &GlobalDefs) -> Option<MailConfig> {
             helo: g.smtp_helo_name.clone().unwrap_or_else(|| host.clone()),
             timeout: g.smtp_connect_timeout,
         },
-        from: g
-            .notification_email_from
-            .clone()
-            .unwrap_or_else(|| format!("keepalived@{host}")),
+        // keepalived: the daemon's user name at the host name (`root@lb1`).
+        from: g.notification_email_from.clone().unwrap_or_else(|| {
+            let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map_or_else(|| "root".to_string(), |u| u.name);
+            format!("{user}@{host}")
+        }),
         to: g.notification_email.clone(),
         router_id: g.router_id.clone().unwrap_or(host),
     })
