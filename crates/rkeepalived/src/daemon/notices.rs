@@ -105,10 +105,13 @@ impl Notices {
     #[allow(dead_code)]
     pub async fn after_reload(&mut self, cfg: &Arc<Config>, vrrp: Option<(&Vrrp, &Plan)>) {
         self.stop_trackers().await;
-        let outlets = Outlets::open(cfg);
-        if let Some(old) = outlets::install(outlets.clone()) {
+        // The old FIFOs go first: the new configuration may name the same paths, which
+        // closing the old ones would remove.
+        if let Some(old) = outlets::uninstall() {
             old.close().await;
         }
+        let outlets = Outlets::open(cfg);
+        outlets::install(outlets.clone());
         self.outlets = outlets;
         if let Some(v) = &self.vrrp {
             v.set_config(cfg.clone());
