@@ -133,6 +133,46 @@ impl Aggregator {
         }
     }
 
+    /// A reload: the aggregator of `mapping`, where checkers the old one had (same id, as
+    /// the runner carries their state over) keep what they said. Returns what changed for
+    /// real servers both had (a failing checker removed brings its real server up, a
+    /// changed weight moves it); new real servers start as at start-up.
+    pub fn reload(
+        &mut self,
+        mapping: &Mapping,
+        weight_of: impl Fn(RealServerId) -> u32,
+    ) -> Vec<Outcome> {
+        let mut next = Aggregator::new(mapping, weight_of);
+        for (id, rs) in &next.owner {
+            let old = self
+                .owner
+                .get(id)
+                .and_then(|r| self.rs.get(r))
+                .and_then(|st| st.checkers.get(id));
+            if let (Some(old), Some(st)) = (old, next.rs.get_mut(rs)) {
+                st.checkers.insert(*id, *old);
+            }
+        }
+        let mut out = Vec::new();
+        for (rs, st) in &mut next.rs {
+            st.health = st.compute();
+            if let Some(before) = self.rs.get(rs).map(|o| o.health)
+                && before != st.health
+            {
+                out.push(Outcome {
+                    rs: *rs,
+                    before,
+                    after: st.health,
+                    failing: st.checkers.values().filter(|c| !c.up).count(),
+                    total: st.checkers.len(),
+                });
+            }
+        }
+        *self = next;
+        out.sort_by_key(|o| o.rs.0);
+        out
+    }
+
     /// Takes one checker event; `None` for a checker this mapping does not have (removed
     /// by a reload while its event was on the way).
     pub fn on_event(&mut self, ev: &CheckerEvent) -> Option<Outcome> {
@@ -223,6 +263,29 @@ mod tests {
         assert!(a.health(RealServerId(11)).up);
         assert!(a.health(RealServerId(12)).up, "no checkers: up");
         assert!(a.on_event(&ev(1, 10, EventKind::Up)).unwrap().up_changed());
+    }
+
+    #[test]
+    fn reload_keeps_what_checkers_said() {
+        let m = mapping(&[(1, 10, false), (2, 10, false), (3, 11, false)]);
+        let mut a = Aggregator::new(&m, |_| 5);
+        a.on_event(&ev(2, 10, EventKind::Down)).unwrap();
+        a.on_event(&ev(3, 11, EventKind::Down)).unwrap();
+        // Same checkers: nothing changes, the down ones stay down.
+        assert!(a.reload(&m, |_| 5).is_empty());
+        assert!(!a.health(RealServerId(10)).up);
+        assert!(!a.health(RealServerId(11)).up);
+        // Checker 2 removed: real server 10 is up again; 11 keeps its failing checker;
+        // a new real server 12 starts up (its checker 4 is new).
+        let m2 = mapping(&[(1, 10, false), (3, 11, false), (4, 12, false)]);
+        let out = a.reload(&m2, |_| 5);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].rs, RealServerId(10));
+        assert!(out[0].up_changed() && out[0].after.up);
+        assert!(!a.health(RealServerId(11)).up);
+        assert!(a.health(RealServerId(12)).up);
+        // Events of the removed checker are not taken any more.
+        assert!(a.on_event(&ev(2, 10, EventKind::Up)).is_none());
     }
 
     #[test]

@@ -6,8 +6,13 @@
 //! Without IPVS (a kernel without `ip_vs`, as on the build hosts) the same engine runs
 //! without a kernel behind it: quorum, notify scripts and the state dump work, and
 //! nothing is sent anywhere. The log says so once at start.
+//!
+//! What is ours outlives the process through the ownership record (`rk-coordinator`'s
+//! `record.rs`): claimed at start, written after the first pass and after each reload's,
+//! written at a stop that keeps the rules, removed at a stop that removes them.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +20,7 @@ use rk_checkers::runner::Snapshot;
 use rk_config::Config;
 use rk_config::model::{RealServer, VirtualServer};
 use rk_coordinator::{
-    CounterSnapshot, Engine, Health, Input, Policy, Problem, QuorumEvent, Reconciler,
+    CounterSnapshot, Engine, Health, Input, Owned, Policy, Problem, QuorumEvent, Reconciler,
     ReconcilerOptions, RsId, RulesMode, VsId,
 };
 use rk_ipvs::{IpvsError, IpvsHandle};
@@ -104,6 +109,14 @@ enum Cmd {
         reply: oneshot::Sender<String>,
     },
     Counters(oneshot::Sender<Option<CounterSnapshot>>),
+    /// A reload: the new configuration, its policy and checker mapping; answered after
+    /// the pass that applies it.
+    Reload {
+        config: Arc<Config>,
+        policy: Policy,
+        mapping: Arc<Mapping>,
+        reply: oneshot::Sender<Applied>,
+    },
     Stop {
         keep_rules: bool,
         reply: oneshot::Sender<()>,
@@ -130,6 +143,7 @@ impl std::fmt::Debug for Cmd {
             Cmd::Input(_) => "Input",
             Cmd::Dump { .. } => "Dump",
             Cmd::Counters(_) => "Counters",
+            Cmd::Reload { .. } => "Reload",
             Cmd::Stop { .. } => "Stop",
         })
     }
@@ -156,6 +170,15 @@ impl LvsReader {
         self.tx.send(Cmd::Counters(reply)).await.ok()?;
         rx.await.ok().flatten()
     }
+}
+
+/// What the pass that applied a reload did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// IPVS operations sent (0 without IPVS).
+    pub ops: u64,
+    /// How long the pass took.
+    pub took: Duration,
 }
 
 /// The running coordinator task.
@@ -197,22 +220,38 @@ struct Task {
     /// What the dump says about IPVS.
     ipvs_state: String,
     last_problems: Vec<Problem>,
+    /// Where the ownership record lives (`None`: not kept).
+    record: Option<PathBuf>,
+    /// The record must be written after the next pass (start, reload).
+    record_due: bool,
+    /// Reloads waiting for the pass that applies them.
+    reloads: Vec<oneshot::Sender<Applied>>,
+    /// Operations sent before the last pass (counter), for [`Applied::ops`].
+    ops_sent: u64,
 }
 
 impl Lvs {
-    /// Starts the task. `ipvs`: the kernel's IPVS, or why there is none.
+    /// Starts the task. `ipvs`: the kernel's IPVS, or why there is none. `record`: the
+    /// ownership record's file; a predecessor's record found there is claimed.
     pub async fn start(
         config: Arc<Config>,
         policy: Policy,
         ipvs: Result<IpvsHandle, String>,
         notifier: Notifier,
         mapping: Arc<Mapping>,
+        record: Option<PathBuf>,
     ) -> Lvs {
         let mode = match policy.rules {
             RulesMode::FollowVip => "rules follow the VIP",
             RulesMode::Everywhere => "rules on every node",
         };
-        let engine = Engine::new(config.clone(), policy);
+        let mut engine = Engine::new(config.clone(), policy);
+        if ipvs.is_ok()
+            && let Some(path) = &record
+            && let Some(previous) = read_record(path).await
+        {
+            engine.owned_mut().claim_all(&previous);
+        }
         let mut opts = ReconcilerOptions::from_config(&config);
         opts.period = config.global.lvs_reconcile_interval;
         let (backend, ipvs_state) = match ipvs {
@@ -255,6 +294,10 @@ impl Lvs {
             vs_index,
             ipvs_state,
             last_problems: Vec::new(),
+            record,
+            record_due: true,
+            reloads: Vec::new(),
+            ops_sent: 0,
         };
         Lvs {
             tx,
@@ -276,6 +319,24 @@ impl Lvs {
         }
     }
 
+    /// A reload: takes the new configuration and waits for the pass that applies it.
+    pub async fn reload(
+        &self,
+        config: Arc<Config>,
+        policy: Policy,
+        mapping: Arc<Mapping>,
+    ) -> Option<Applied> {
+        let (reply, rx) = oneshot::channel();
+        let cmd = Cmd::Reload {
+            config,
+            policy,
+            mapping,
+            reply,
+        };
+        self.tx.send(cmd).await.ok()?;
+        rx.await.ok()
+    }
+
     /// Stops: `omega` notifies, then our rules removed unless `keep_rules`. Returns when
     /// both are done.
     pub async fn stop(self, keep_rules: bool) {
@@ -294,6 +355,7 @@ impl Task {
 
     async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
         let mut last_pass = self.timed_pass(true).await.unwrap_or_default();
+        self.after_pass(last_pass).await;
         loop {
             let wake = match &self.backend {
                 Backend::Kernel(r) => r.next_wakeup(),
@@ -332,6 +394,7 @@ impl Task {
             // Only passes that did something tell what a pass costs.
             if let Some(t) = self.timed_pass(woke).await {
                 last_pass = t;
+                self.after_pass(t).await;
             }
         }
     }
@@ -348,7 +411,7 @@ impl Task {
                 Some(c) => {
                     match &c {
                         Cmd::Input(Input::Health { .. }) => taken.health = true,
-                        Cmd::Input(_) => taken.urgent = true,
+                        Cmd::Input(_) | Cmd::Reload { .. } => taken.urgent = true,
                         _ => {}
                     }
                     self.accept(c);
@@ -363,6 +426,31 @@ impl Task {
 
     async fn finish(self, (keep_rules, reply): Stop) {
         self.stop(keep_rules, reply).await;
+    }
+
+    /// Answers the reloads the pass applied, and writes the ownership record when due.
+    async fn after_pass(&mut self, took: Duration) {
+        let ops_before = self.ops_sent;
+        self.ops_sent = self.counters().map_or(0, |c| c.ops());
+        for r in self.reloads.drain(..) {
+            let _ = r.send(Applied {
+                ops: self.ops_sent - ops_before,
+                took,
+            });
+        }
+        if !std::mem::take(&mut self.record_due) {
+            return;
+        }
+        if let (Backend::Kernel(r), Some(path)) = (&self.backend, &self.record) {
+            write_record(path, r.engine().ownership_record()).await;
+        }
+    }
+
+    fn counters(&self) -> Option<CounterSnapshot> {
+        match &self.backend {
+            Backend::Kernel(r) => Some(r.counters().snapshot()),
+            Backend::Model(_) => None,
+        }
     }
 
     /// A pass and what it cost; `None` when there was nothing to do.
@@ -399,11 +487,24 @@ impl Task {
                 let _ = reply.send(text);
             }
             Cmd::Counters(reply) => {
-                let c = match &self.backend {
-                    Backend::Kernel(r) => Some(r.counters().snapshot()),
-                    Backend::Model(_) => None,
-                };
-                let _ = reply.send(c);
+                let _ = reply.send(self.counters());
+            }
+            Cmd::Reload {
+                config,
+                policy,
+                mapping,
+                reply,
+            } => {
+                self.vs_index = config
+                    .virtual_servers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, vs)| (VsId::of(vs), i))
+                    .collect();
+                self.mapping = mapping;
+                self.backend.engine_mut().set_config(config, policy);
+                self.record_due = true;
+                self.reloads.push(reply);
             }
         }
     }
@@ -481,9 +582,20 @@ impl Task {
         let rules = async {
             match self.backend {
                 Backend::Kernel(r) if !keep_rules => {
-                    r.shutdown().await;
+                    let report = r.shutdown().await;
+                    // Nothing of ours is left for a successor to claim.
+                    if let Some(path) = &self.record
+                        && report.failed == 0
+                        && let Err(e) = tokio::fs::remove_file(path).await
+                        && e.kind() != std::io::ErrorKind::NotFound
+                    {
+                        tracing::warn!("cannot remove {}: {e}", path.display());
+                    }
                 }
-                Backend::Kernel(_) => {
+                Backend::Kernel(r) => {
+                    if let Some(path) = &self.record {
+                        write_record(path, r.engine().ownership_record()).await;
+                    }
                     tracing::info!("IPVS: stopping, rules kept for the next start");
                 }
                 Backend::Model(_) => {}
@@ -554,5 +666,56 @@ pub fn init_notifies(cfg: &Config, notifier: &Notifier) {
                 );
             }
         }
+    }
+}
+
+/// Reads a predecessor's ownership record; `None` when there is none or it cannot be
+/// read (said in the log: its leftovers then stay, as foreign objects do).
+async fn read_record(path: &Path) -> Option<Owned> {
+    let text = match tokio::fs::read_to_string(path).await {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!(
+                "IPVS ownership record {}: {e}; nothing claimed",
+                path.display()
+            );
+            return None;
+        }
+    };
+    match Owned::from_record(&text) {
+        Ok(o) => {
+            tracing::info!(
+                "IPVS: the previous run's record {} claims {} services and {} destinations as ours",
+                path.display(),
+                o.service_count(),
+                o.dest_count()
+            );
+            Some(o)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "IPVS ownership record {}: {e}; nothing claimed",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// Writes the ownership record next to its final name and renames it, so a crash while
+/// writing leaves the previous record whole.
+async fn write_record(path: &Path, owned: Owned) {
+    let path = path.to_path_buf();
+    let result = tokio::task::spawn_blocking(move || {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, owned.to_record())?;
+        std::fs::rename(&tmp, &path)
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("cannot write the IPVS ownership record: {e}"),
+        Err(e) => tracing::warn!("cannot write the IPVS ownership record: {e}"),
     }
 }

@@ -11,8 +11,12 @@
 //! and a tokio runtime for the checkers, the coordinator, notify scripts and signals.
 //! SIGTERM/SIGINT stop cleanly (priority-0 adverts, VIPs removed, our IPVS rules removed
 //! unless `-I` or `lvs_keep_rules_on_stop`), SIGUSR1 writes the state dumps, SIGUSR2 the
-//! statistics, SIGRTMIN+2 the VRRP JSON; SIGHUP (reload) is not supported yet and is
-//! logged.
+//! statistics, SIGRTMIN+2 the VRRP JSON, SIGHUP reloads the configuration as a
+//! transaction ([`reload`]).
+//!
+//! What is ours across a restart: VIPs carry the `IFA_PROTO` 18 marker (`rk-vrrp`); IPVS
+//! objects are listed in the ownership record, a file next to the main pid file with the
+//! extension `.ipvs` (`/run/keepalived.ipvs` by default; `rk-coordinator`'s `record.rs`).
 
 mod check_dump;
 mod checks;
@@ -27,6 +31,7 @@ mod outlets;
 mod ownership;
 mod pidfile;
 mod realservers;
+mod reload;
 mod serve;
 mod suspend;
 mod track;
@@ -60,20 +65,22 @@ pub struct Sides {
     pub checkers: bool,
 }
 
+/// The command-line flags that choose the sides, kept for reloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SideFlags {
+    /// `-P`.
+    pub vrrp: bool,
+    /// `-C`.
+    pub check: bool,
+    /// `--all`.
+    pub all: bool,
+}
+
 impl Sides {
     /// keepalived's choice: `-P` and `-C` pick sides; without either, a side runs when
     /// the configuration has something for it, or with `--all`.
     pub fn choose(cli: &Cli, cfg: &Config) -> Sides {
-        if cli.vrrp || cli.check {
-            return Sides {
-                vrrp: cli.vrrp,
-                checkers: cli.check,
-            };
-        }
-        Sides {
-            vrrp: cli.all || cfg.has_vrrp(),
-            checkers: cli.all || cfg.has_checkers(),
-        }
+        side_flags(cli).choose(cfg)
     }
 
     /// The syslog ident, as keepalived's processes name themselves.
@@ -92,6 +99,14 @@ impl Sides {
             (false, true) => "health checkers and IPVS",
             (false, false) => "nothing configured",
         }
+    }
+}
+
+fn side_flags(cli: &Cli) -> SideFlags {
+    SideFlags {
+        vrrp: cli.vrrp,
+        check: cli.check,
+        all: cli.all,
     }
 }
 
@@ -166,7 +181,13 @@ pub fn run(cli: &Cli) -> ExitCode {
         }
     };
     let setup = serve::Setup {
-        keep_rules: cli.dont_release_ipvs || cfg.global.lvs_keep_rules_on_stop,
+        dont_release_ipvs: cli.dont_release_ipvs,
+        source: reload::Source {
+            path: cwd.join(&cli.use_file),
+            options: load_options(cli),
+            flags: side_flags(cli),
+        },
+        ipvs_record: pid_files[0].with_extension("ipvs"),
         config: cfg,
         sides,
         plan,

@@ -96,6 +96,27 @@ impl Settler {
         }
     }
 
+    /// A reload replaced the plan: instances `added` get a start-up window from `now`;
+    /// instances the new plan no longer has are forgotten, and those the coordinator was
+    /// told about are returned (to be reported unknown). A renamed instance is forgotten
+    /// under its old name; its state under the new one comes with the next snapshot.
+    pub fn reload(&mut self, plan: &Plan, added: &[String], now: Instant) -> Vec<String> {
+        for (i, s) in plan.instances.iter().enumerate() {
+            if added.contains(&s.name) {
+                self.deadlines.insert(s.name.clone(), now + window(plan, i));
+                self.pending.remove(&s.name);
+                self.reported.remove(&s.name);
+            }
+        }
+        let keep = |n: &String| plan.instances.iter().any(|s| &s.name == n);
+        self.deadlines.retain(|n, _| keep(n));
+        self.pending.retain(|n, _| keep(n));
+        let mut forget: Vec<String> = self.reported.keys().filter(|n| !keep(n)).cloned().collect();
+        forget.sort();
+        self.reported.retain(|n, _| keep(n));
+        forget
+    }
+
     /// Start-up BACKUPs whose window has passed by `now`.
     pub fn tick(&mut self, now: Instant) -> Vec<(String, InstanceRole)> {
         let due: Vec<String> = self
@@ -211,6 +232,40 @@ vrrp_instance B {
             s.observe("A", StateKind::Stopped, Some(Reason::Shutdown), t2),
             None
         );
+    }
+
+    #[test]
+    fn reload_forgets_removed_and_windows_added_instances() {
+        let p = plan();
+        let t0 = Instant::now();
+        let mut s = Settler::new(&p, t0);
+        assert_eq!(
+            s.observe("A", StateKind::Master, Some(Reason::MasterNoResponse), t0),
+            Some(InstanceRole::Master)
+        );
+        // B renamed C (same virtual router), and a new instance D.
+        let mut p2 = p.clone();
+        p2.instances[1].name = "C".into();
+        let mut d = p2.instances[0].clone();
+        d.name = "D".into();
+        p2.instances.push(d);
+        let t1 = t0 + Duration::from_secs(60);
+        assert!(s.reload(&p2, &["D".to_string()], t1).is_empty());
+        // A is kept: its MASTER is not reported again.
+        assert_eq!(s.observe("A", StateKind::Master, None, t1), None);
+        // D's start-up BACKUP waits for its own window; C (renamed, no window) is settled.
+        assert_eq!(s.observe("D", StateKind::Backup, None, t1), None);
+        assert_eq!(
+            s.observe("C", StateKind::Backup, None, t1),
+            Some(InstanceRole::Backup)
+        );
+        assert_eq!(s.next_deadline(), Some(t1 + Duration::from_secs(5)));
+        // A removed: it was reported, so the coordinator must forget it.
+        let p3 = Plan {
+            instances: p2.instances[1..].to_vec(),
+            ..p2
+        };
+        assert_eq!(s.reload(&p3, &[], t1), vec!["A".to_string()]);
     }
 
     #[test]

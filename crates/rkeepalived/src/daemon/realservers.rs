@@ -4,6 +4,10 @@
 //! coordinator (as is a dynamic weight change). `ha_suspend` ([`super::suspend`])
 //! suspends checkers in the runner while their virtual server's address is absent; they
 //! carry on from where they were when it comes back, as keepalived's do.
+//!
+//! A reload ([`RealServers::reload`]) hands the runner the new specs: checkers keep their
+//! state by identity (see [`super::checks`]), new ones start as at start-up, and only real
+//! servers whose health the new configuration changes are reported.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -13,7 +17,7 @@ use rk_checkers::probe::tls::ClientIdentity;
 use rk_checkers::{CheckerEvent, CheckerId, EventKind, Runner, RunnerHandle, RunnerOptions};
 use rk_config::Config;
 use rk_coordinator::{Input, VsId};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::checks::Mapping;
@@ -29,6 +33,17 @@ pub struct RealServers {
     runner: RunnerHandle,
     task: JoinHandle<()>,
     suspend_task: Option<JoinHandle<()>>,
+    /// Where `ha_suspend` followers send the suspended set (one follower at a time).
+    suspend_tx: mpsc::UnboundedSender<BTreeSet<usize>>,
+    reload_tx: mpsc::UnboundedSender<Reload>,
+}
+
+/// A reload for the follower task.
+#[derive(Debug)]
+struct Reload {
+    cfg: Arc<Config>,
+    mapping: Arc<Mapping>,
+    done: oneshot::Sender<()>,
 }
 
 impl RealServers {
@@ -51,8 +66,8 @@ impl RealServers {
         let suspended: BTreeSet<usize> = watched.iter().map(|w| w.vs).collect();
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
         let suspend_task =
-            (!watched.is_empty()).then(|| tokio::spawn(suspend::follow(watched, ctl_tx)));
-        configure(&runner, &cfg, &mapping, &suspended).await;
+            (!watched.is_empty()).then(|| tokio::spawn(suspend::follow(watched, ctl_tx.clone())));
+        configure(&runner, &cfg, &mapping, &suspended, true).await;
         let mut skipped = Vec::new();
         match runner.apply(mapping.specs.clone()).await {
             Ok(report) => {
@@ -89,10 +104,31 @@ impl RealServers {
             runner: runner.clone(),
             suspended,
         };
+        let (reload_tx, reload_rx) = mpsc::unbounded_channel();
         RealServers {
             runner,
-            task: tokio::spawn(follower.run(rx, ctl_rx)),
+            task: tokio::spawn(follower.run(rx, ctl_rx, reload_rx)),
             suspend_task,
+            suspend_tx: ctl_tx,
+            reload_tx,
+        }
+    }
+
+    /// A reload: the runner gets the new checkers, the follower the new mapping; returns
+    /// once both have them.
+    pub async fn reload(&mut self, cfg: Arc<Config>, mapping: Arc<Mapping>) {
+        if let Some(t) = self.suspend_task.take() {
+            t.abort();
+        }
+        let (watched, problems) = suspend::watched(&cfg);
+        for p in problems {
+            tracing::warn!("{p}");
+        }
+        self.suspend_task = (!watched.is_empty())
+            .then(|| tokio::spawn(suspend::follow(watched, self.suspend_tx.clone())));
+        let (done, rx) = oneshot::channel();
+        if self.reload_tx.send(Reload { cfg, mapping, done }).is_ok() {
+            let _ = rx.await;
         }
     }
 
@@ -113,13 +149,15 @@ impl RealServers {
     }
 }
 
-/// The runner's inputs besides the specs: suspended checkers, `log_all_failures`, and the
-/// `SSL { }` block's client certificate. Before the first apply, so probes are built once.
+/// The runner's inputs besides the specs: suspended checkers, `log_all_failures`, and (with
+/// `tls`) the `SSL { }` block's client certificate. Before the first apply, so probes are
+/// built once.
 async fn configure(
     runner: &RunnerHandle,
     cfg: &Config,
     mapping: &Mapping,
     suspended: &BTreeSet<usize>,
+    tls: bool,
 ) {
     let log_all = mapping
         .checkers
@@ -130,7 +168,11 @@ async fn configure(
     let _ = runner
         .set_suspended(suspended_checkers(mapping, suspended))
         .await;
+    if !tls {
+        return;
+    }
     let Some(ssl) = &cfg.ssl else {
+        let _ = runner.set_tls_client(None).await;
         return;
     };
     match (&ssl.certificate, &ssl.key) {
@@ -195,11 +237,14 @@ impl Follower {
         mut self,
         mut rx: mpsc::UnboundedReceiver<CheckerEvent>,
         mut ctl: mpsc::UnboundedReceiver<BTreeSet<usize>>,
+        mut reloads: mpsc::UnboundedReceiver<Reload>,
     ) {
         loop {
             tokio::select! {
-                // A suspension change first: events after it belong to the new set.
+                // A reload, then a suspension change first: events after them belong to
+                // the new mapping and set.
                 biased;
+                Some(r) = reloads.recv() => self.reload(r).await,
                 Some(set) = ctl.recv() => self.suspend(set).await,
                 ev = rx.recv() => match ev {
                     Some(ev) => self.event(&ev).await,
@@ -226,6 +271,68 @@ impl Follower {
         };
         let checker_changed = matches!(ev.kind, EventKind::Up | EventKind::Down);
         self.act(&o, &why, checker_changed).await;
+    }
+
+    /// A reload: new specs to the runner, the aggregator re-keyed, real servers whose
+    /// health the new configuration changed reported.
+    async fn reload(&mut self, r: Reload) {
+        let old_cfg = std::mem::replace(&mut self.cfg, r.cfg);
+        // Suspension carries over by virtual server; a newly watched one is suspended
+        // until its follower has read the addresses (as at start).
+        let old_index: std::collections::HashMap<VsId, usize> = old_cfg
+            .virtual_servers
+            .iter()
+            .enumerate()
+            .map(|(i, vs)| (VsId::of(vs), i))
+            .collect();
+        let (watched, _) = suspend::watched(&self.cfg);
+        self.suspended = watched
+            .iter()
+            .filter(|w| {
+                old_index
+                    .get(&VsId::of(&self.cfg.virtual_servers[w.vs]))
+                    .is_none_or(|o| self.suspended.contains(o))
+            })
+            .map(|w| w.vs)
+            .collect();
+        let tls = old_cfg.ssl != self.cfg.ssl;
+        configure(&self.runner, &self.cfg, &r.mapping, &self.suspended, tls).await;
+        let mut skipped = Vec::new();
+        match self.runner.apply(r.mapping.specs.clone()).await {
+            Ok(report) => {
+                for (id, e) in &report.errors {
+                    tracing::error!(
+                        "{} cannot run ({e}); the real server runs without it",
+                        describe(&r.mapping, *id)
+                    );
+                    skipped.push(*id);
+                }
+                tracing::info!(
+                    "health checkers reloaded: {} kept, {} changed, {} added, {} removed",
+                    report.kept,
+                    report.changed,
+                    report.added,
+                    report.removed
+                );
+            }
+            Err(e) => tracing::error!("cannot reload the health checkers: {e}"),
+        }
+        let cfg = self.cfg.clone();
+        let weights = r.mapping.clone();
+        let outcomes = self.agg.reload(&r.mapping, |rs| {
+            weights
+                .real_servers
+                .get(&rs)
+                .map_or(1, |e| cfg.virtual_servers[e.vs].real_servers[e.rs].weight)
+        });
+        for id in &skipped {
+            self.agg.remove(*id);
+        }
+        self.mapping = r.mapping;
+        for o in outcomes {
+            self.act(&o, "the configuration changed", true).await;
+        }
+        let _ = r.done.send(());
     }
 
     /// `ha_suspend`: the runner suspends or resumes the checkers of virtual servers whose

@@ -34,6 +34,7 @@ use super::notices::Notices;
 use super::notify::{self, Job, Notifier};
 use super::ownership::{Settler, parse_state};
 use super::realservers::RealServers;
+use super::reload::{self, Source};
 use super::{EXIT_INIT_FAILED, Sides};
 
 /// Everything the running daemon needs, decided before it detached.
@@ -47,8 +48,12 @@ pub struct Setup {
     pub plan: Option<Plan>,
     /// VRRP options from the command line.
     pub vrrp_options: rk_vrrp::Options,
-    /// Leave our IPVS rules at stop (`-I`, `lvs_keep_rules_on_stop`).
-    pub keep_rules: bool,
+    /// `-I`: leave our IPVS rules at stop (as does `lvs_keep_rules_on_stop`).
+    pub dont_release_ipvs: bool,
+    /// Where SIGHUP reads the configuration from.
+    pub source: Source,
+    /// The IPVS ownership record's file.
+    pub ipvs_record: std::path::PathBuf,
 }
 
 /// Runs until SIGTERM/SIGINT, then stops cleanly.
@@ -94,19 +99,21 @@ impl Signals {
 }
 
 /// The VRRP side while it runs.
-struct VrrpSide {
-    vrrp: Vrrp,
-    plan: Plan,
-    events: broadcast::Receiver<VrrpEvent>,
-    settler: Settler,
+pub(super) struct VrrpSide {
+    pub(super) vrrp: Vrrp,
+    pub(super) plan: Plan,
+    pub(super) events: broadcast::Receiver<VrrpEvent>,
+    pub(super) settler: Settler,
 }
 
 /// The checker/IPVS side while it runs.
-struct LvsSide {
-    lvs: Lvs,
-    input: LvsInput,
-    real_servers: RealServers,
-    notify_task: tokio::task::JoinHandle<()>,
+pub(super) struct LvsSide {
+    pub(super) lvs: Lvs,
+    pub(super) input: LvsInput,
+    pub(super) real_servers: RealServers,
+    pub(super) notify_task: tokio::task::JoinHandle<()>,
+    /// Checker and real-server numbers, kept so a reload maps unchanged ones to the same.
+    pub(super) ids: Ids,
 }
 
 async fn run(setup: Setup) -> ExitCode {
@@ -119,15 +126,16 @@ async fn run(setup: Setup) -> ExitCode {
             return ExitCode::from(EXIT_INIT_FAILED);
         }
     };
-    let files = Files::from_config(&setup.config.global);
+    let mut config = setup.config.clone();
+    let mut files = Files::from_config(&config.global);
     // FIFOs, mail and script security first: every script from here on runs under them.
-    let mut notices = Notices::start(&setup.config, &mut setup.vrrp_options);
-    let g = &setup.config.global;
+    let mut notices = Notices::start(&config, &mut setup.vrrp_options);
+    let g = &config.global;
     if let Some(s) = &g.startup_script {
         // keepalived's parent runs it before starting its children, and waits.
         script_within("startup_script", s, g, g.startup_script_timeout).await;
     }
-    notices.prepare_trackers(&setup.config, setup.plan.as_mut());
+    notices.prepare_trackers(&config, setup.plan.as_mut());
     let mut vrrp = match setup.plan {
         Some(plan) => match start_vrrp(plan, setup.vrrp_options.clone()) {
             Ok(v) => {
@@ -148,7 +156,7 @@ async fn run(setup: Setup) -> ExitCode {
         None => None,
     };
     let mut lvs = if setup.sides.checkers {
-        Some(start_lvs(&setup.config, setup.sides.vrrp).await)
+        Some(start_lvs(&config, setup.sides.vrrp, &setup.ipvs_record).await)
     } else {
         None
     };
@@ -165,9 +173,20 @@ async fn run(setup: Setup) -> ExitCode {
         tokio::select! {
             _ = sig.term.recv() => break,
             _ = sig.int.recv() => break,
-            _ = sig.hup.recv() => tracing::warn!(
-                "reload (SIGHUP) is not supported yet; restart to apply a new configuration"
-            ),
+            _ = sig.hup.recv() => {
+                let sides = reload::Sides {
+                    vrrp: &mut vrrp,
+                    lvs: &mut lvs,
+                    vrrp_options: &setup.vrrp_options,
+                    ipvs_record: &setup.ipvs_record,
+                };
+                if let Some(new) = reload::run(&setup.source, sides).await {
+                    config = new;
+                    files = Files::from_config(&config.global);
+                    let v = vrrp.as_ref().map(|v| (&v.vrrp, &v.plan));
+                    notices.after_reload(&config, v).await;
+                }
+            }
             _ = sig.usr1.recv() => write_data(&files, vrrp.as_ref(), lvs.as_ref()).await,
             _ = sig.usr2.recv() => write_stats(&files, vrrp.as_ref(), lvs.as_ref()).await,
             _ = sig.json.recv() => match &vrrp {
@@ -224,7 +243,9 @@ async fn run(setup: Setup) -> ExitCode {
             // Queued notifies that have not started are dropped, as keepalived kills its
             // scripts at stop; omega's run below.
             l.notify_task.abort();
-            l.lvs.stop(setup.keep_rules).await;
+            l.lvs
+                .stop(setup.dont_release_ipvs || config.global.lvs_keep_rules_on_stop)
+                .await;
         }
     };
     let stop_vrrp = async {
@@ -242,6 +263,7 @@ async fn run(setup: Setup) -> ExitCode {
     } else {
         tracing::info!("stopped in {took:?}");
     }
+    let g = &config.global;
     if let Some(s) = &g.shutdown_script {
         script_within("shutdown_script", s, g, g.shutdown_script_timeout).await;
     }
@@ -266,7 +288,10 @@ async fn script_within(
     }
 }
 
-fn start_vrrp(plan: Plan, options: rk_vrrp::Options) -> Result<VrrpSide, rk_vrrp::Error> {
+pub(super) fn start_vrrp(
+    plan: Plan,
+    options: rk_vrrp::Options,
+) -> Result<VrrpSide, rk_vrrp::Error> {
     let started = std::time::Instant::now();
     // `start` waits for the VRRP thread to be up (a few milliseconds).
     let vrrp = tokio::task::block_in_place(|| rk_vrrp::start(plan.clone(), options))?;
@@ -280,9 +305,14 @@ fn start_vrrp(plan: Plan, options: rk_vrrp::Options) -> Result<VrrpSide, rk_vrrp
     })
 }
 
-async fn start_lvs(cfg: &Arc<Config>, vrrp_runs: bool) -> LvsSide {
+pub(super) async fn start_lvs(
+    cfg: &Arc<Config>,
+    vrrp_runs: bool,
+    record: &std::path::Path,
+) -> LvsSide {
     let (notifier, notify_task) = Notifier::spawn();
-    let mapping = Arc::new(checks::map(cfg, &mut Ids::new()));
+    let mut ids = Ids::new();
+    let mapping = Arc::new(checks::map(cfg, &mut ids));
     for p in &mapping.problems {
         tracing::error!("{p}");
     }
@@ -296,7 +326,15 @@ async fn start_lvs(cfg: &Arc<Config>, vrrp_runs: bool) -> LvsSide {
         e => e.to_string(),
     });
     let policy = lvs::policy(cfg, vrrp_runs);
-    let lvs = Lvs::start(cfg.clone(), policy, ipvs, notifier.clone(), mapping.clone()).await;
+    let lvs = Lvs::start(
+        cfg.clone(),
+        policy,
+        ipvs,
+        notifier.clone(),
+        mapping.clone(),
+        Some(record.to_path_buf()),
+    )
+    .await;
     let input = lvs.input();
     let real_servers = RealServers::start(cfg.clone(), mapping, input.clone(), notifier).await;
     LvsSide {
@@ -304,11 +342,12 @@ async fn start_lvs(cfg: &Arc<Config>, vrrp_runs: bool) -> LvsSide {
         input,
         real_servers,
         notify_task,
+        ids,
     }
 }
 
 /// Reads the current VRRP states (start-up, or after missed events).
-async fn resync(v: &mut VrrpSide, input: &LvsInput) {
+pub(super) async fn resync(v: &mut VrrpSide, input: &LvsInput) {
     // Events already queued are older than the snapshot: drop them.
     while v.events.try_recv().is_ok() {}
     let status = match v.vrrp.status().await {
@@ -329,7 +368,7 @@ async fn resync(v: &mut VrrpSide, input: &LvsInput) {
     }
 }
 
-async fn report(input: &LvsInput, name: String, role: rk_coordinator::InstanceRole) {
+pub(super) async fn report(input: &LvsInput, name: String, role: rk_coordinator::InstanceRole) {
     tracing::debug!("coordinator: instance {name} is {role:?}");
     input
         .send(Input::Instance {
