@@ -217,6 +217,47 @@ mod tests {
         }
     }
 
+    /// With the connector (root, initial network namespace: how the tests run), a child's
+    /// fork, exec and exit arrive, in that order.
+    #[tokio::test]
+    async fn sees_a_child_fork_exec_and_exit() {
+        let c = match Connector::open().await {
+            Ok(c) => c,
+            Err(e) if !nix::unistd::Uid::effective().is_root() => {
+                eprintln!("not root ({e}): the proc connector needs CAP_NET_ADMIN");
+                return;
+            }
+            Err(e) => panic!("proc connector: {e}"),
+        };
+        let mut child = std::process::Command::new("/bin/true").spawn().unwrap();
+        let pid = child.id();
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !seen.contains(&ProcEvent::Exit(pid)) {
+            let batch = tokio::time::timeout_at(deadline, c.next())
+                .await
+                .expect("events in time")
+                .unwrap();
+            seen.extend(batch.into_iter().filter(|e| match e {
+                ProcEvent::Fork { child, .. } => *child == pid,
+                ProcEvent::Exec(p) | ProcEvent::Comm(p) | ProcEvent::Exit(p) => *p == pid,
+            }));
+        }
+        let _ = child.wait();
+        let kinds: Vec<&str> = seen
+            .iter()
+            .map(|e| match e {
+                ProcEvent::Fork { .. } => "fork",
+                ProcEvent::Exec(_) => "exec",
+                ProcEvent::Comm(_) => "comm",
+                ProcEvent::Exit(_) => "exit",
+            })
+            .collect();
+        assert_eq!(kinds.first(), Some(&"fork"), "{seen:?}");
+        assert!(kinds.contains(&"exec"), "{seen:?}");
+        assert_eq!(kinds.last(), Some(&"exit"), "{seen:?}");
+    }
+
     #[test]
     fn listen_request_layout() {
         let r = listen_request();
