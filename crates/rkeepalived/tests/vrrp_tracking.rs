@@ -513,3 +513,65 @@ fn hanging_script_is_killed_and_adverts_keep_their_schedule() {
         processes_with(&marker) == 0 && processes_with(&path) == 0
     });
 }
+
+/// `vrrp_track_process` (weight 0): the instance is in FAULT while the process is not
+/// running and comes back when it runs again (through the proc connector or, in a network
+/// namespace, the `/proc` scan: the log says which).
+#[test]
+fn tracked_process_faults_the_instance_while_it_is_gone() {
+    if skip_requested() {
+        return;
+    }
+    let (mut lab, na, _nb) = two("proc");
+    // A command line no other process has: `sleep 31.PID` matched exactly.
+    let arg = format!("31.{}", std::process::id());
+    let start = || {
+        std::process::Command::new("/bin/sleep")
+            .arg(&arg)
+            .spawn()
+            .unwrap()
+    };
+    let mut p = start();
+    let conf = format!(
+        "vrrp_track_process sleeper {{\n    process /bin/sleep {arg}\n    weight 0\n}}\n{}",
+        v3(
+            "VI_1",
+            51,
+            "eth0",
+            150,
+            "10.89.0.101/24",
+            "track_process {\n        sleeper\n    }"
+        )
+    );
+    let c = lab.write_file("a.conf", &conf).unwrap();
+    let a = rk(&mut lab, &na, &c, "a");
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
+    p.kill().unwrap();
+    p.wait().unwrap();
+    expect_log(
+        &a,
+        "Quorum lost for tracked process sleeper",
+        1,
+        WAIT,
+        &[&a],
+    );
+    expect_log(&a, "(VI_1) Entering FAULT STATE", 1, WAIT, &[&a]);
+    let mut p = start();
+    expect_log(
+        &a,
+        "Quorum gained for tracked process sleeper",
+        1,
+        WAIT,
+        &[&a],
+    );
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 2, WAIT, &[&a]);
+    eprintln!(
+        "{}",
+        a.log()
+            .lines()
+            .find(|l| l.contains("track_process:"))
+            .unwrap_or("")
+    );
+    p.kill().unwrap();
+    p.wait().unwrap();
+}
