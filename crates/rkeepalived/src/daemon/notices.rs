@@ -100,9 +100,6 @@ impl Notices {
     /// trackers restart on the new plan — each file and process state is handed to the
     /// VRRP thread at once, scripts report from their first run (the VRRP thread keeps the
     /// last state of trackers it already had until then).
-    // Called from the SIGHUP path, which lands in serve.rs with the reload work; until
-    // then nothing calls it in the committed tree.
-    #[allow(dead_code)]
     pub async fn after_reload(&mut self, cfg: &Arc<Config>, vrrp: Option<(&Vrrp, &Plan)>) {
         self.stop_trackers().await;
         // The old FIFOs go first: the new configuration may name the same paths, which

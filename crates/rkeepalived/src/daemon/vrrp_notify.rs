@@ -78,8 +78,6 @@ impl VrrpNotices {
     }
 
     /// A reload: the following events use `cfg`'s scripts and settings.
-    // Used by `Notices::after_reload` (see there).
-    #[allow(dead_code)]
     pub fn set_config(&self, cfg: Arc<Config>) {
         let _ = self.config.send(cfg);
     }
