@@ -575,3 +575,60 @@ fn tracked_process_faults_the_instance_while_it_is_gone() {
     p.kill().unwrap();
     p.wait().unwrap();
 }
+
+/// A reload that adds an instance tracking a new (unweighted) script and a file: the
+/// script starts running, so the instance is not held in INIT for good; the file's value
+/// reaches the VRRP thread; the notify scripts of the new configuration run.
+#[test]
+fn reload_restarts_the_trackers() {
+    if skip_requested() {
+        return;
+    }
+    let (mut lab, na, _nb) = two("retrack");
+    let ok = script(&lab, "ok.sh", "exit 0");
+    let tf = lab.dir().join("tf");
+    std::fs::write(&tf, "-20\n").unwrap();
+    let log = lab.dir().join("notify.log");
+    let note = script(
+        &lab,
+        "note.sh",
+        &format!("echo \"$*\" >> {}", log.display()),
+    );
+    let first = v3("VI_1", 51, "eth0", 150, "10.89.0.101/24", "");
+    let c = lab.write_file("a.conf", &first).unwrap();
+    let a = rk(&mut lab, &na, &c, "a");
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
+    let second = format!(
+        "global_defs {{\n    script_user root\n}}\n\
+         vrrp_script ok {{\n    script \"{}\"\n    interval 0.2\n}}\n\
+         track_file tf {{\n    file {}\n}}\n{first}{}",
+        ok.display(),
+        tf.display(),
+        v3(
+            "VI_2",
+            52,
+            "eth0",
+            150,
+            "10.89.0.102/24",
+            &format!(
+                "track_script {{\n        ok\n    }}\n    track_file {{\n        tf\n    }}\n    \
+                 notify_master \"{} master\"",
+                note.display()
+            )
+        )
+    );
+    std::fs::write(&c, second).unwrap();
+    a.signal(nix::sys::signal::Signal::SIGHUP).unwrap();
+    expect_log(&a, "VRRP_Script(ok) succeeded", 1, WAIT, &[&a]);
+    expect_log(&a, "(VI_2) Entering MASTER STATE", 1, WAIT, &[&a]);
+    expect_log(
+        &a,
+        "(VI_2) Changing effective priority from 150 to 130",
+        1,
+        WAIT,
+        &[&a],
+    );
+    expect("notify_master of VI_2 ran", WAIT, &[&a], || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l == "master\n")
+    });
+}
