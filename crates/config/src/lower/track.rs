@@ -235,7 +235,9 @@ pub(super) fn track_process(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
         name: name.text.to_string(),
         process: Vec::new(),
         param_match: None,
-        weight: 1,
+        // keepalived's default: 0, the instance goes to FAULT while the
+        // quorum is not met.
+        weight: 0,
         reverse: false,
         quorum: 1,
         quorum_max: None,
@@ -276,7 +278,7 @@ pub(super) fn track_process(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
             "quorum",
             |t: &mut TrackProcess, n: &Node, cx: &mut Cx<'_>| {
                 if let Some(a) = cx.one(n)
-                    && let Some(v) = cx.u32(a, 0, 65535, "quorum")
+                    && let Some(v) = cx.u32(a, 1, 65535, "quorum")
                 {
                     t.quorum = v;
                 }
@@ -346,6 +348,11 @@ pub(super) fn track_process(c: &mut Config, n: &Node, cx: &mut Cx<'_>) {
             );
         }
         return;
+    }
+    // `quorum_max 0` means "the process must not run" (keepalived sets the
+    // quorum to 0 then), unless a quorum above 1 was asked for as well.
+    if t.quorum_max == Some(0) && t.quorum <= 1 {
+        t.quorum = 0;
     }
     if let Some(max) = t.quorum_max
         && max < t.quorum

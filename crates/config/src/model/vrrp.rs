@@ -384,11 +384,11 @@ pub struct TrackProcess {
     pub process: Vec<String>,
     /// `param_match initial|partial`.
     pub param_match: Option<String>,
-    /// `weight` (1).
+    /// `weight` (0: FAULT while the quorum is not met).
     pub weight: i32,
     /// `weight ... reverse`.
     pub reverse: bool,
-    /// `quorum` (1).
+    /// `quorum` (1; 0 with `quorum_max 0`: the process must not run).
     pub quorum: u32,
     /// `quorum_max`.
     pub quorum_max: Option<u32>,
