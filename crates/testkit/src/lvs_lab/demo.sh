@@ -42,7 +42,7 @@ demo() {
     lab_mode dr
     webs_start 80
     lab_reset
-    _t0=$(cs)
+    _demo_t0=$(cs)
     echo RK-DEMO-BEGIN
     step "The lab: one VM (Debian's kernel, real IPVS); a client, two directors and three web"
     echo "    servers, each in its own network namespace on one LAN, 10.0.0.0/24. LVS-DR: the"
@@ -93,6 +93,6 @@ demo() {
     echo "    $DAEMON exited after $(secs $_t) s"
     show dir2 ipvsadm -Ln
     echo
-    echo "=== Done in $(secs $(($(cs) - _t0))) s. The tests run this and more: crates/rkeepalived/tests/lvs_e2e.rs"
+    echo "=== Done in $(secs $(($(cs) - _demo_t0))) s. The tests run this and more: crates/rkeepalived/tests/lvs_e2e.rs"
     echo RK-DEMO-END
 }

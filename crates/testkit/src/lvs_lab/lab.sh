@@ -303,20 +303,41 @@ dump() {
 }
 
 # ---- failover, measured ---------------------------------------------------------------------
+# poll_first FILE T0 CMD...: write the centisecond CMD first succeeds into FILE (60 s at most)
+poll_first() {
+    _pf=$1 _p0=$2
+    shift 2
+    while [ $(($(cs) - _p0)) -lt 6000 ]; do
+        if "$@" >/dev/null 2>&1; then
+            cs >$_pf
+            return 0
+        fi
+        usleep 50000
+    done
+}
+rules_are() { [ "$(dests $1 -t $2)" = "$3" ]; }
+# since FILE T0: centiseconds from T0 to the (earliest) time in FILE, or nothing
+since() { [ -s $1 ] && echo $(($(sort -n $1 | head -1) - $2)); }
+
 # failover DEAD SURVIVOR VIP VS "dests": kill DEAD; report how long until SURVIVOR holds
 # the VIP, has the service with these destinations, and the client gets a page through it.
-# FAILOVER_T0 keeps the moment of death (centiseconds) for measurements after it.
-# The client starts a new request every 0.2 s (each bounded at 3 s), so the first success
-# measures when the path works, not when a retransmitted SYN happened to go out.
+# Each of the three is watched by its own poller, so one slow query does not delay the
+# others' timestamps. The client starts a new request every 0.2 s (each bounded at 3 s),
+# so the first success measures when the path works, not when a retransmitted SYN
+# happened to go out. FAILOVER_T0 keeps the moment of death (centiseconds).
 failover() {
     _dead=$1 _surv=$2 _vip=$3 _vs=$4 _want=$5
-    rm -f $LAB/http_ok
+    rm -f $LAB/vip_ok $LAB/rules_ok $LAB/http_ok
     # Rules already in place (keepalived, lvs_rules_everywhere) count as there at once.
-    _tr="" _had=0
-    [ "$(dests $_surv -t $_vs)" = "$_want" ] && _tr=0 _had=1
+    _had=0
+    rules_are $_surv $_vs "$_want" && _had=1
     _t0=$(cs)
     FAILOVER_T0=$_t0
     director_kill $_dead
+    (poll_first $LAB/vip_ok $_t0 has_vip $_surv $_vip) &
+    _pv=$!
+    (poll_first $LAB/rules_ok $_t0 rules_are $_surv $_vs "$_want") &
+    _pr=$!
     (
         while [ ! -s $LAB/http_ok ] && [ $(($(cs) - _t0)) -lt 6000 ]; do
             (get $_vs >/dev/null && cs >>$LAB/http_ok) &
@@ -325,22 +346,18 @@ failover() {
         # Requests still in flight would take scheduler slots from the checks after us.
         wait
     ) &
-    _poller=$!
-    _tv="" _th=""
-    while [ $(($(cs) - _t0)) -lt 6000 ]; do
-        [ -z "$_tv" ] && has_vip $_surv $_vip && _tv=$(($(cs) - _t0))
-        [ -z "$_tr" ] && [ "$(dests $_surv -t $_vs)" = "$_want" ] && _tr=$(($(cs) - _t0))
-        [ -z "$_th" ] && [ -s $LAB/http_ok ] && _th=$(($(sort -n $LAB/http_ok | head -1) - _t0))
-        [ -n "$_tv" ] && [ -n "$_tr" ] && [ -n "$_th" ] && break
-        usleep 50000
-    done
-    wait $_poller
+    _ph=$!
+    wait $_pv $_pr $_ph
+    _tv=$(since $LAB/vip_ok $_t0)
+    _tr=$(since $LAB/rules_ok $_t0)
+    [ $_had = 1 ] && _tr=0
+    _th=$(since $LAB/http_ok $_t0)
     [ -n "$_tv" ] && figure failover_vip_s $(secs $_tv)
     [ -n "$_tr" ] && figure failover_rules_s $(secs $_tr)
     [ -n "$_th" ] && figure failover_http_s $(secs $_th)
     if [ -n "$_tv" ] && [ -n "$_tr" ] && [ -n "$_th" ]; then
         _rules="rules after $(secs $_tr) s"
-        [ "$_had" = 1 ] && _rules="rules already in place"
+        [ $_had = 1 ] && _rules="rules already in place"
         ok failover "$_surv took over: VIP after $(secs $_tv) s, $_rules, first page after $(secs $_th) s"
     else
         fail failover "$_surv after 60 s: VIP ${_tv:-never}, rules ${_tr:-never} ($(dests $_surv -t $_vs)), page ${_th:-never}"

@@ -95,6 +95,10 @@ phase_dr() {
         check_within ipvsadm_d_repaired $RECONCILE_CS expect_dests dir1 10.0.0.100:80 "$W80"
     fi
 
+    # keepalived's mode: the backup's own checkers re-add web2 too; wait for it, so the
+    # failover starts from a complete table there.
+    [ "$EVERYWHERE" = 1 ] && check_within backup_pool_complete $RETURN_CS \
+        expect_dests dir2 10.0.0.100:80 "$W80"
     failover dir1 dir2 10.0.0.100 10.0.0.100:80 "$W80"
     check backup_now_holds_vip expect_vips dir2 "10.0.0.100/24"
     check rr_after_failover rr_order 10.0.0.100 web1 web2 web3
