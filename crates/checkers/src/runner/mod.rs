@@ -114,7 +114,7 @@ impl RunnerHandle {
     /// or not (ids configured later start suspended). A suspended checker probes nothing
     /// and reports nothing; when resumed it goes on from the state it had, at its next
     /// `delay_loop` tick, as keepalived's disabled checker threads do (see
-    /// [`state`]'s docs). Pass every checker of each `ha_suspend` virtual server whose
+    /// [`state`]'s docs). FILE_CHECKs are never suspended, as in keepalived. Pass every checker of each `ha_suspend` virtual server whose
     /// address is not configured locally; call again whenever that changes.
     pub async fn set_suspended(
         &self,

@@ -15,7 +15,7 @@ use crate::spec::CheckerId;
 /// What [`State::set_suspended`] changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SuspendReport {
-    /// Configured checkers suspended now.
+    /// Configured checkers suspended now (FILE_CHECKs never are).
     pub suspended: usize,
     /// Configured checkers that were running and are now suspended.
     pub newly_suspended: usize,
@@ -40,7 +40,12 @@ impl State {
     pub fn set_suspended(&mut self, ids: HashSet<CheckerId>) -> SuspendReport {
         let mut report = SuspendReport::default();
         for (id, sub) in &mut self.subs {
-            let now = ids.contains(id);
+            // FILE_CHECK ignores ha_suspend (keepalived's check_file.c does not look at it).
+            let now = ids.contains(id)
+                && self
+                    .cohorts
+                    .get(&sub.cohort)
+                    .is_some_and(|c| c.cfg.is_some());
             match (sub.suspended, now) {
                 (false, true) => report.newly_suspended += 1,
                 (true, false) => report.resumed += 1,

@@ -182,7 +182,8 @@ fn file_check_is_never_suspended() {
     });
     let out = st.apply(t0, vec![spec(1, file, 1)]);
     let read = out.start.into_iter().next().expect("first read at once");
-    st.set_suspended(ids(&[1]));
+    assert_eq!(st.set_suspended(ids(&[1])).suspended, 0);
+    assert!(!st.snapshot().0[0].suspended);
     // keepalived's check_file.c ignores ha_suspend: the result is reported.
     let ev = st.on_report(t0, read.group, 0, report(t0, false));
     assert_eq!(ev.len(), 1);

@@ -368,7 +368,7 @@ impl State {
             reported_up,
             reported_weight,
             transitions,
-            suspended: self.suspended.contains(&spec.id),
+            suspended: !is_file && self.suspended.contains(&spec.id),
             log_all_failures: self.log_all.contains(&spec.id),
         };
         if let Some(cohort) = self.cohorts.get_mut(&cid) {
