@@ -12,7 +12,10 @@
 //!
 //! The window is `vrrp_startup_delay` + (`down_timer_adverts` + 1) × `advert_int` + 1 s
 //! (the largest skew, plus one interval for a sync group to move together) +
-//! `preempt_delay`. INIT and STOP are never reported: the coordinator keeps what it has
+//! `preempt_delay`. An instance held in INIT (a tracking script has not answered yet)
+//! has not started listening, so its window never ends before the window less the
+//! start-up delay has run from the moment it was last seen in INIT or entered its
+//! start-up BACKUP. INIT and STOP are never reported: the coordinator keeps what it has
 //! (at stop the daemon's own shutdown decides what happens to the rules).
 
 use std::collections::HashMap;
@@ -27,6 +30,9 @@ use rk_vrrp_proto::{Reason, StateKind};
 pub struct Settler {
     /// When each instance's start-up BACKUP counts as settled.
     deadlines: HashMap<String, Instant>,
+    /// Each instance's window less `vrrp_startup_delay`: the least time its start-up
+    /// BACKUP must last once it has left INIT.
+    spans: HashMap<String, Duration>,
     /// Latest state seen, not reported yet because it had not settled.
     pending: HashMap<String, StateKind>,
     /// What the coordinator was told last.
@@ -35,11 +41,14 @@ pub struct Settler {
 
 /// The settle window of one instance (see the module docs).
 pub fn window(plan: &Plan, index: usize) -> Duration {
-    let spec = &plan.instances[index];
-    let p = &spec.proto;
+    plan.startup_delay + span(plan, index)
+}
+
+/// The window less the start-up delay.
+fn span(plan: &Plan, index: usize) -> Duration {
+    let p = &plan.instances[index].proto;
     let adv = p.advert_interval.as_duration();
-    let mut w =
-        plan.startup_delay + adv * (u32::from(p.down_timer_adverts) + 1) + Duration::from_secs(1);
+    let mut w = adv * (u32::from(p.down_timer_adverts) + 1) + Duration::from_secs(1);
     if p.preempt {
         w += p.preempt_delay;
     }
@@ -55,8 +64,15 @@ impl Settler {
             .enumerate()
             .map(|(i, s)| (s.name.clone(), start + window(plan, i)))
             .collect();
+        let spans = plan
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), span(plan, i)))
+            .collect();
         Settler {
             deadlines,
+            spans,
             pending: HashMap::new(),
             reported: HashMap::new(),
         }
@@ -71,6 +87,11 @@ impl Settler {
         reason: Option<Reason>,
         now: Instant,
     ) -> Option<InstanceRole> {
+        let starting = state == StateKind::Init
+            || (state == StateKind::Backup && reason == Some(Reason::Startup));
+        if starting && !self.reported.contains_key(name) {
+            self.extend(name, now);
+        }
         let role = match state {
             StateKind::Master => InstanceRole::Master,
             StateKind::Fault => InstanceRole::Fault,
@@ -89,6 +110,14 @@ impl Settler {
         self.report(name, role)
     }
 
+    /// An instance not started yet, or starting `now`: its window cannot end before its
+    /// span has run from `now`.
+    fn extend(&mut self, name: &str, now: Instant) {
+        if let (Some(span), Some(deadline)) = (self.spans.get(name), self.deadlines.get_mut(name)) {
+            *deadline = (*deadline).max(now + *span);
+        }
+    }
+
     fn report(&mut self, name: &str, role: InstanceRole) -> Option<InstanceRole> {
         match self.reported.insert(name.to_string(), role) {
             Some(old) if old == role => None,
@@ -102,6 +131,7 @@ impl Settler {
     /// under its old name; its state under the new one comes with the next snapshot.
     pub fn reload(&mut self, plan: &Plan, added: &[String], now: Instant) -> Vec<String> {
         for (i, s) in plan.instances.iter().enumerate() {
+            self.spans.insert(s.name.clone(), span(plan, i));
             if added.contains(&s.name) {
                 self.deadlines.insert(s.name.clone(), now + window(plan, i));
                 self.pending.remove(&s.name);
@@ -110,6 +140,7 @@ impl Settler {
         }
         let keep = |n: &String| plan.instances.iter().any(|s| &s.name == n);
         self.deadlines.retain(|n, _| keep(n));
+        self.spans.retain(|n, _| keep(n));
         self.pending.retain(|n, _| keep(n));
         let mut forget: Vec<String> = self.reported.keys().filter(|n| !keep(n)).cloned().collect();
         forget.sort();
@@ -266,6 +297,32 @@ vrrp_instance B {
             ..p2
         };
         assert_eq!(s.reload(&p3, &[], t1), vec!["A".to_string()]);
+    }
+
+    #[test]
+    fn instance_held_in_init_gets_its_window_after_init() {
+        let p = plan();
+        let t0 = Instant::now();
+        let mut s = Settler::new(&p, t0);
+        // A waits 8 s in INIT for its first script result (its window from start: 5 s).
+        assert_eq!(s.observe("A", StateKind::Init, None, t0), None);
+        let t1 = t0 + Duration::from_secs(8);
+        assert_eq!(s.observe("A", StateKind::Init, None, t1), None);
+        // Then starts: its BACKUP has not heard anything yet, so it is not settled.
+        let t2 = t1 + Duration::from_millis(300);
+        assert_eq!(
+            s.observe("A", StateKind::Backup, Some(Reason::Startup), t2),
+            None
+        );
+        assert_eq!(s.next_deadline(), Some(t2 + Duration::from_secs(5)));
+        assert!(s.tick(t2 + Duration::from_secs(4)).is_empty());
+        assert_eq!(
+            s.tick(t2 + Duration::from_secs(5)),
+            vec![("A".to_string(), InstanceRole::Backup)]
+        );
+        // An instance already reported does not get a new window from a status snapshot.
+        assert_eq!(s.observe("A", StateKind::Init, None, t2), None);
+        assert_eq!(s.next_deadline(), None);
     }
 
     #[test]
