@@ -272,6 +272,7 @@ async fn misc_script_that_hangs_is_killed_with_its_children_at_misc_timeout() {
         timeout: MS * 300,
         dynamic: false,
         user: None,
+        security: false,
     };
     let t0 = Instant::now();
     let got = PreparedProbe::new(&ProbeSpec::Misc(spec))
@@ -302,6 +303,7 @@ async fn misc_script_ignoring_sigterm_gets_sigkill() {
         timeout: MS * 200,
         dynamic: false,
         user: None,
+        security: false,
     };
     let t0 = Instant::now();
     let got = PreparedProbe::new(&ProbeSpec::Misc(spec))
@@ -325,6 +327,7 @@ async fn misc_exit_codes_and_dynamic_weight() {
             timeout: MS * 10_000,
             dynamic,
             user: None,
+            security: false,
         })
     };
     let run = |p: ProbeSpec| async move { PreparedProbe::new(&p).unwrap().run(0).await.result };
@@ -360,6 +363,7 @@ async fn misc_exit_codes_and_dynamic_weight() {
         timeout: MS * 10_000,
         dynamic: true,
         user: None,
+        security: false,
     });
     assert_eq!(
         run(p).await,
@@ -372,6 +376,7 @@ async fn misc_exit_codes_and_dynamic_weight() {
         timeout: MS * 10_000,
         dynamic: false,
         user: None,
+        security: false,
     });
     assert!(matches!(run(missing).await, Err(ProbeError::Spawn(_))));
 

@@ -1,24 +1,34 @@
 //! `MISC_CHECK` (`check_misc.c`, `notify.c` `system_call_script`): run a script, judge its
 //! exit status.
 //!
-//! - The command is executed directly, without a shell, in its own process group, with
-//!   stdin/stdout/stderr on /dev/null and `IFS`, `LD_PRELOAD`, `LD_LIBRARY_PATH` removed, as
-//!   keepalived does. A shell (`/bin/sh -c`) is used only where keepalived uses one: a
-//!   "script" that is a redirection test (`</dev/tcp/…`), or a file the kernel will not
-//!   execute (ENOEXEC: a script without `#!`).
+//! - The script runs through rk-track's executor ([`rk_track::exec`]), as every script of
+//!   the daemon does: without a shell, in its own process group, with stdin/stdout/stderr
+//!   on /dev/null and `IFS`, `LD_PRELOAD`, `LD_LIBRARY_PATH` removed, as keepalived does. A
+//!   shell is used only where keepalived uses one: a "script" that is a redirection test
+//!   (`</dev/tcp/…`, run as `/bin/sh -c`), or a file the kernel will not execute (ENOEXEC:
+//!   a script without `#!`).
+//! - **Script security** ([`rk_track::security`]): with `enable_script_security`
+//!   ([`MiscSpec::security`]), a script that would run as root while a non-root user could
+//!   modify it (the file or any directory on its path) is refused, checked before **every**
+//!   run, so a permission changed later is caught at the next run. A refused run is a
+//!   failed check ([`ProbeError::Refused`], naming the path and why) and is logged at error
+//!   level each time the refusal changes. (keepalived drops such a checker at start-up, so
+//!   its real server stays up unchecked; here it counts as down, as a refused `vrrp_script`
+//!   does.) Without `enable_script_security` the finding is logged once as a warning.
 //! - Exit 0 is up; otherwise down — except with `misc_dynamic`, where exit 1 is down and
 //!   2..=255 is up with the real server's weight set to `exit − 2`.
 //! - At `misc_timeout` the whole process group gets SIGTERM, then SIGKILL 2 s later if it is
-//!   still there, and the run counts as a failure. A script that dies of our SIGTERM gets its
-//!   group SIGKILLed too, so no child survives. The child is always waited for: no zombies.
+//!   still there, and the run counts as a failure ([`rk_track::exec::kill_group`]). The
+//!   child is always waited for: no zombies.
 
-use std::io;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::process::{Child, Command};
+use rk_track::exec::{self, ExecError, Script};
+use rk_track::security::{Refusal, Security};
 
 use super::{DynamicWeight, ProbeError, ProbeSuccess, SpecError};
 
@@ -34,8 +44,11 @@ pub struct MiscSpec {
     pub timeout: Duration,
     /// `misc_dynamic`.
     pub dynamic: bool,
-    /// `user`: uid and gid to run as.
+    /// `user`: uid and gid to run as (`None`: as the daemon).
     pub user: Option<(u32, u32)>,
+    /// `enable_script_security`: refuse the script when it would run as root and a non-root
+    /// user could modify it (checked before every run).
+    pub security: bool,
 }
 
 /// Splits `misc_path` text into arguments like a shell would word-split it: blanks separate,
@@ -131,8 +144,13 @@ fn shell_line(argv: &[String]) -> String {
 #[derive(Debug)]
 pub struct PreparedMisc {
     spec: MiscSpec,
-    /// keepalived runs a leading `<`/`>` "script" through the shell.
-    via_shell: bool,
+    /// What runs: the command, or `/bin/sh -c LINE` for a leading `<`/`>` "script" (as
+    /// keepalived runs it).
+    script: Script,
+    security: Security,
+    /// The last refusal logged, so a refusal that persists is logged once, and the end
+    /// of it too.
+    refused: Mutex<Option<String>>,
 }
 
 impl PreparedMisc {
@@ -140,65 +158,70 @@ impl PreparedMisc {
         let Some(first) = spec.argv.first() else {
             return Err(SpecError::Command("empty command".into()));
         };
-        let via_shell = first.starts_with('<') || first.starts_with('>');
+        let argv = if first.starts_with('<') || first.starts_with('>') {
+            vec!["/bin/sh".into(), "-c".into(), shell_line(&spec.argv)]
+        } else {
+            spec.argv.clone()
+        };
         Ok(PreparedMisc {
             spec: spec.clone(),
-            via_shell,
+            script: Script {
+                argv,
+                run_as: spec.user,
+            },
+            security: Security::new(spec.security),
+            refused: Mutex::new(None),
         })
     }
 
-    fn command(&self, shell: bool) -> Command {
-        let mut cmd = if shell {
-            let mut c = Command::new("/bin/sh");
-            c.arg("-c").arg(shell_line(&self.spec.argv));
-            c
-        } else {
-            let mut c = Command::new(&self.spec.argv[0]);
-            c.args(&self.spec.argv[1..]);
-            c
-        };
-        cmd.process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .env_remove("IFS")
-            .env_remove("LD_PRELOAD")
-            .env_remove("LD_LIBRARY_PATH");
-        if let Some((uid, gid)) = self.spec.user {
-            cmd.uid(uid).gid(gid);
-        }
-        cmd
-    }
-
-    fn spawn(&self) -> io::Result<Child> {
-        match self.command(self.via_shell).spawn() {
-            Err(e) if !self.via_shell && e.raw_os_error() == Some(libc::ENOEXEC) => {
-                self.command(true).spawn()
-            }
-            other => other,
-        }
-    }
-
     pub(crate) async fn probe(&self) -> Result<ProbeSuccess, ProbeError> {
-        let mut child = self.spawn().map_err(|e| ProbeError::Spawn(e.to_string()))?;
-        let Some(pid) = child.id() else {
+        let mut child = match exec::spawn(&self.script, &self.security) {
+            Ok(c) => {
+                self.note_refusal(None);
+                c
+            }
+            Err(ExecError::Refused(r @ (Refusal::Insecure { .. } | Refusal::WrongType { .. }))) => {
+                let why = r.to_string();
+                self.note_refusal(Some(&why));
+                return Err(ProbeError::Refused(why));
+            }
+            Err(e) => return Err(ProbeError::Spawn(e.to_string())),
+        };
+        let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
             return Err(ProbeError::Spawn(
                 "child exited before it could be tracked".into(),
             ));
         };
         // The child leads its own group: its pid is the group id.
-        let group = Pid::from_raw(pid as i32);
-        let mut guard = GroupGuard(Some(group));
+        let mut guard = GroupGuard(Some(Pid::from_raw(pid)));
         let result = match tokio::time::timeout(self.spec.timeout, child.wait()).await {
             Ok(Ok(status)) => self.judge(status),
             Ok(Err(e)) => Err(ProbeError::Spawn(format!("wait: {e}"))),
-            Err(_) => {
-                terminate(&mut child, group).await;
-                Err(ProbeError::ScriptTimeout(self.spec.timeout))
-            }
+            Err(_) => match exec::kill_group(&mut child, TERM_GRACE).await {
+                Ok(_) => Err(ProbeError::ScriptTimeout(self.spec.timeout)),
+                Err(e) => Err(ProbeError::Spawn(format!("wait: {e}"))),
+            },
         };
         guard.0 = None;
         result
+    }
+
+    /// Logs a refusal when it starts or changes, and its end.
+    fn note_refusal(&self, why: Option<&str>) {
+        let mut last = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        if last.as_deref() == why {
+            return;
+        }
+        match why {
+            Some(w) => {
+                tracing::error!("MISC_CHECK {}: {w}; the check fails", self.script.display())
+            }
+            None => tracing::info!(
+                "MISC_CHECK {}: no longer refused by enable_script_security",
+                self.script.display()
+            ),
+        }
+        *last = why.map(str::to_string);
     }
 
     fn judge(&self, status: ExitStatus) -> Result<ProbeSuccess, ProbeError> {
@@ -226,27 +249,6 @@ impl Drop for GroupGuard {
         if let Some(g) = self.0 {
             let _ = killpg(g, Signal::SIGKILL);
         }
-    }
-}
-
-/// SIGTERM the group, SIGKILL it after [`TERM_GRACE`], and reap the child.
-async fn terminate(child: &mut Child, group: Pid) {
-    let _ = killpg(group, Signal::SIGTERM);
-    if tokio::time::timeout(TERM_GRACE, child.wait())
-        .await
-        .is_err()
-    {
-        let _ = killpg(group, Signal::SIGKILL);
-        // SIGKILL cannot be ignored; keep trying in case the child was stopped oddly.
-        while tokio::time::timeout(TERM_GRACE, child.wait())
-            .await
-            .is_err()
-        {
-            let _ = killpg(group, Signal::SIGKILL);
-        }
-    } else {
-        // The leader died of SIGTERM; make sure nothing it started lives on.
-        let _ = killpg(group, Signal::SIGKILL);
     }
 }
 

@@ -163,6 +163,9 @@ pub enum ProbeError {
     /// The script could not be started.
     #[error("script could not be started: {0}")]
     Spawn(String),
+    /// `enable_script_security` refused the script (the message names the path and why).
+    #[error("{0}")]
+    Refused(String),
     /// An SMTP reply was not the expected code.
     #[error("SMTP {stage}: unexpected reply {line:?}")]
     Smtp {

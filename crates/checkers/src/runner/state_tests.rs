@@ -233,6 +233,7 @@ fn misc_dynamic_weight_is_reported_before_up_and_reset_by_down() {
         timeout: S,
         dynamic: true,
         user: None,
+        security: false,
     });
     st.apply(t0, vec![spec(1, 1, misc, timing(5, true))]);
     let ok = |w| ProbeReport {

@@ -239,6 +239,7 @@ impl<'a> Ctx<'a> {
                     timeout: *timeout,
                     dynamic: *dynamic,
                     user: run_as,
+                    security: self.cfg.global.enable_script_security,
                 })
             }
             CheckerKind::SmtpCheck { helo_name } => ProbeSpec::Smtp(SmtpSpec {

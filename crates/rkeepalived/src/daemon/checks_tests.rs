@@ -187,6 +187,7 @@ fn every_checker_type() {
     assert_eq!(x.timeout, Duration::from_secs(4));
     assert!(x.dynamic);
     assert_eq!(x.user, Some((0, 0)));
+    assert!(!x.security, "enable_script_security is off");
     assert_eq!(m.specs[4].timing.retry, 0, "MISC default retry");
 
     let ProbeSpec::Smtp(sm) = &m.specs[5].probe else {
@@ -371,4 +372,32 @@ virtual_server 10.0.0.1 80 {
     // A fresh daemon (new Ids) may number differently, but is internally consistent.
     let fresh = map(&cfg, &mut Ids::new());
     assert_eq!(fresh.specs.len(), 4);
+}
+
+/// `enable_script_security` reaches every MISC_CHECK, which then checks its script before
+/// each run (rk-checkers' MISC probe through rk-track).
+#[test]
+fn misc_checks_carry_script_security() {
+    let cfg = load(
+        r#"
+global_defs {
+    enable_script_security
+}
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    real_server 192.0.2.1 80 {
+        MISC_CHECK {
+            misc_path /bin/true
+            user root
+        }
+    }
+}
+"#,
+    );
+    let m = map(&cfg, &mut Ids::new());
+    let ProbeSpec::Misc(x) = &m.specs[0].probe else {
+        panic!("{:?}", m.specs)
+    };
+    assert!(x.security);
+    assert_eq!(x.user, Some((0, 0)));
 }
