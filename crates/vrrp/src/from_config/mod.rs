@@ -99,6 +99,19 @@ pub fn plan(cfg: &Config) -> Result<(Plan, Vec<String>), FromConfigError> {
     {
         warnings.push("static_ipaddress/static_routes/static_rules are not supported yet".into());
     }
+    // Link state comes from rtnetlink events only: no MII/ethtool polling, no delays.
+    if !cfg.linkbeat_interfaces.is_empty() {
+        warnings.push(
+            "linkbeat_interfaces is not supported yet: link state comes from netlink events".into(),
+        );
+    }
+    if !cfg.interface_up_down_delays.is_empty() {
+        warnings
+            .push("interface_up_down_delays is not supported yet: link changes act at once".into());
+    }
+    if g.fifo_write_vrrp_states_on_reload {
+        warnings.push("fifo_write_vrrp_states_on_reload is not supported yet, ignored".into());
+    }
     let rt_priority = g
         .tuning
         .get("vrrp_rt_priority")

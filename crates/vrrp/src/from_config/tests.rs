@@ -532,6 +532,34 @@ fn global_tuning_and_unsupported_instance() {
 }
 
 #[test]
+fn keywords_without_effect_are_warned_about() {
+    let inst = "vrrp_instance A {
+            interface eth0
+            virtual_router_id 1
+            virtual_ipaddress { 10.0.0.1 }
+        }";
+    let (_, quiet) = plan(&load(inst)).unwrap();
+    assert!(quiet.is_empty(), "{quiet:?}");
+    let (_, warnings) = plan(&load(&format!(
+        "global_defs {{ fifo_write_vrrp_states_on_reload }}
+        linkbeat_interfaces {{ eth0 }}
+        interface_up_down_delays {{ eth0 1 2 }}
+        {inst}"
+    )))
+    .unwrap();
+    for what in [
+        "linkbeat_interfaces",
+        "interface_up_down_delays",
+        "fifo_write_vrrp_states_on_reload",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(what)),
+            "{what}: {warnings:?}"
+        );
+    }
+}
+
+#[test]
 fn macs_parse() {
     assert_eq!(
         parse_mac("00:00:5e:00:01:ff"),
