@@ -58,6 +58,7 @@
 //! iproute2's `/usr/sbin/ip` with `host_program` and call it by full path.
 //! Set `RK_SKIP_VM_TESTS=1` to skip VM tests on a laptop; CI never does.
 
+mod command;
 mod error;
 pub mod lvs_lab;
 pub mod netns;

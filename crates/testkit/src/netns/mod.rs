@@ -23,6 +23,7 @@
 
 mod proc;
 mod query;
+pub mod adverts;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -382,20 +383,8 @@ fn sweep() {
 
 /// Runs a command; stdout, or an error with its stderr.
 pub(crate) fn run(cmd: &mut Command) -> Result<String, NetnsError> {
-    let command = format!("{cmd:?}");
-    let out = cmd.output().map_err(|e| NetnsError::Command {
-        command: command.clone(),
-        detail: e.to_string(),
-    })?;
-    if !out.status.success() {
-        return Err(NetnsError::Command {
-            command,
-            detail: format!(
-                "{}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    crate::command::stdout_of(cmd).map_err(|f| NetnsError::Command {
+        command: f.command,
+        detail: f.detail,
+    })
 }

@@ -8,22 +8,10 @@ use crate::error::VmError;
 
 /// Run a command; return stdout, or an error carrying its stderr.
 pub(crate) fn run(cmd: &mut Command) -> Result<String, VmError> {
-    let command = format!("{cmd:?}");
-    let out = cmd.output().map_err(|e| VmError::Command {
-        command: command.clone(),
-        detail: e.to_string(),
-    })?;
-    if !out.status.success() {
-        return Err(VmError::Command {
-            command,
-            detail: format!(
-                "{}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    crate::command::stdout_of(cmd).map_err(|f| VmError::Command {
+        command: f.command,
+        detail: f.detail,
+    })
 }
 
 /// Serialises apt use within one test process (apt takes its own lock too,
