@@ -11,11 +11,18 @@
 //!   keepalived sets for them (`arp_ignore`, `arp_filter`, `accept_local`, `rp_filter`,
 //!   plus `arp_announce=2` on the parent, see [`Netlink::ensure_vmac`]), every change
 //!   logged through `tracing` and undone on removal;
+//! * **routes** — add and remove ([`RouteSpec`]: destination or default, preferred
+//!   source, gateway, interface, table, metric, scope, protocol, type, `onlink`, multipath
+//!   next hops with weights), marked `proto keepalived` unless told otherwise, so a
+//!   removal only ever matches a route added that way;
+//! * **policy rules** — add and remove ([`RuleSpec`]: from/to, `not`, priority, the
+//!   table/goto/nop/blackhole/unreachable/prohibit/l3mdev actions and the common
+//!   selectors: fwmark/mask, iif/oif, tos, port ranges, ipproto, uid range);
 //! * **events** — a [`Monitor`] stream of link and address changes.
 //!
-//! It **never** decides anything: which address belongs where, when to add it and what a
-//! link going down means are the VRRP driver's business (`rk-vrrp`). It never touches
-//! routes, rules, IPVS (`rk-ipvs` owns generic netlink) or sockets other than netlink and
+//! It **never** decides anything: which address, route or rule belongs where, when to add
+//! it and what a link going down means are the VRRP driver's business (`rk-vrrp`). It
+//! never touches IPVS (`rk-ipvs` owns generic netlink) or sockets other than netlink and
 //! `/proc/sys`.
 //!
 //! All operations are `async` on tokio; [`Netlink::connect`] and [`Monitor::start`] spawn
@@ -40,6 +47,8 @@ mod error;
 mod handle;
 pub mod link;
 pub mod monitor;
+pub mod route;
+pub mod rule;
 pub mod sysctl;
 pub mod vmac;
 
@@ -48,4 +57,6 @@ pub use error::{Error, Result};
 pub use handle::Netlink;
 pub use link::{Link, MacvlanMode, format_mac};
 pub use monitor::{Event, Monitor};
+pub use route::{AddMode, IpFamily, NexthopSpec, Prefix, RouteSpec, RouteType};
+pub use rule::{Range, RuleAction, RuleSpec};
 pub use vmac::{Vmac, VmacSpec, virtual_mac};

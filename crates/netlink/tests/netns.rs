@@ -214,3 +214,182 @@ fn vmac_is_a_private_macvlan_with_the_rfc_mac_and_sysctls() {
         assert_eq!(rd("eth0", "arp_ignore"), before, "restored");
     });
 }
+
+/// `ip -d route show table T` in `ns`.
+fn routes_in(ns: &Netns, table: &str, family: &str) -> String {
+    ns.cmd(&["ip", family, "-d", "route", "show", "table", table])
+        .unwrap_or_default()
+}
+
+#[test]
+fn routes_and_rules_are_added_and_removed_for_real() {
+    use rk_netlink::{
+        IpFamily, NexthopSpec, Prefix, Range, RouteSpec, RouteType, RuleAction, RuleSpec,
+    };
+    if skip_requested() {
+        return;
+    }
+    let (mut lab, h) = lab("nlroute");
+    // A second link for multipath.
+    let lan2 = lab.lan("lan2").expect("lan2");
+    lab.attach(&lan2, &h, "eth1", &["10.8.0.1/24"])
+        .expect("attach");
+    let pfx = |s: &str| {
+        let (a, l) = s.split_once('/').unwrap();
+        Prefix {
+            addr: a.parse().unwrap(),
+            len: l.parse().unwrap(),
+        }
+    };
+    let (gw_route, mp, bh, v6, rule, rule6) = in_ns(&h, async || {
+        let nl = Netlink::connect().unwrap();
+        let eth0 = nl.link_by_name("eth0").await.unwrap().expect("eth0").index;
+        let eth1 = nl.link_by_name("eth1").await.unwrap().expect("eth1").index;
+
+        let mut gw_route = RouteSpec::new(IpFamily::V4, Some(pfx("10.50.0.0/16")));
+        gw_route.via = Some("10.9.0.254".parse().unwrap());
+        gw_route.oif = Some(eth0);
+        gw_route.table = 1000;
+        gw_route.metric = Some(5);
+        gw_route.src = Some("10.9.0.1".parse().unwrap());
+        assert_eq!(nl.add_route(&gw_route).await.unwrap(), AddOutcome::Added);
+        assert_eq!(
+            nl.add_route(&gw_route).await.unwrap(),
+            AddOutcome::AlreadyPresent
+        );
+
+        let mut mp = RouteSpec::new(IpFamily::V4, None);
+        mp.table = 100;
+        mp.nexthops = vec![
+            NexthopSpec {
+                via: Some("10.9.0.253".parse().unwrap()),
+                oif: Some(eth0),
+                weight: 1,
+                onlink: false,
+            },
+            NexthopSpec {
+                via: Some("10.8.0.253".parse().unwrap()),
+                oif: Some(eth1),
+                weight: 3,
+                onlink: false,
+            },
+        ];
+        assert_eq!(nl.add_route(&mp).await.unwrap(), AddOutcome::Added);
+
+        let mut bh = RouteSpec::new(IpFamily::V4, Some(pfx("192.0.2.0/24")));
+        bh.kind = RouteType::Blackhole;
+        assert_eq!(nl.add_route(&bh).await.unwrap(), AddOutcome::Added);
+
+        let mut v6 = RouteSpec::new(IpFamily::V6, Some(pfx("fd50::/48")));
+        v6.via = Some("fd00::fe".parse().unwrap());
+        v6.oif = Some(eth0);
+        assert_eq!(nl.add_route(&v6).await.unwrap(), AddOutcome::Added);
+
+        let mut rule = RuleSpec::new(IpFamily::V4, RuleAction::Table(1000));
+        rule.from = Some(pfx("10.9.0.0/24"));
+        rule.priority = Some(1234);
+        rule.fwmark = Some(7);
+        rule.fwmask = Some(0xff);
+        rule.dport = Some(Range { start: 80, end: 90 });
+        rule.ipproto = Some(6);
+        rule.iif = Some("eth0".into());
+        assert_eq!(nl.add_rule(&rule).await.unwrap(), AddOutcome::Added);
+        assert_eq!(
+            nl.add_rule(&rule).await.unwrap(),
+            AddOutcome::AlreadyPresent
+        );
+        let mut rule6 = RuleSpec::new(IpFamily::V6, RuleAction::Blackhole);
+        rule6.to = Some(pfx("fd66::/16"));
+        rule6.priority = Some(50);
+        rule6.invert = true;
+        assert_eq!(nl.add_rule(&rule6).await.unwrap(), AddOutcome::Added);
+        (gw_route, mp, bh, v6, rule, rule6)
+    });
+
+    let t1000 = routes_in(&h, "1000", "-4");
+    assert!(
+        t1000.contains("10.50.0.0/16 via 10.9.0.254 dev eth0 proto keepalived")
+            && t1000.contains("metric 5")
+            && t1000.contains("src 10.9.0.1"),
+        "{t1000}"
+    );
+    let t100 = routes_in(&h, "100", "-4");
+    assert!(t100.contains("default proto keepalived"), "{t100}");
+    assert!(
+        t100.contains("nexthop via 10.9.0.253 dev eth0 weight 1"),
+        "{t100}"
+    );
+    assert!(
+        t100.contains("nexthop via 10.8.0.253 dev eth1 weight 3"),
+        "{t100}"
+    );
+    let main = routes_in(&h, "main", "-4");
+    assert!(
+        main.contains("blackhole 192.0.2.0/24 proto keepalived"),
+        "{main}"
+    );
+    let main6 = routes_in(&h, "main", "-6");
+    assert!(
+        main6.contains("fd50::/48 via fd00::fe dev eth0 proto keepalived"),
+        "{main6}"
+    );
+    let rules = h.cmd(&["ip", "-4", "rule", "show"]).unwrap();
+    assert!(
+        rules.contains(
+            "1234:\tfrom 10.9.0.0/24 fwmark 0x7/0xff iif eth0 ipproto tcp dport 80-90 lookup 1000 proto keepalived"
+        ),
+        "{rules}"
+    );
+    let rules6 = h.cmd(&["ip", "-6", "rule", "show"]).unwrap();
+    assert!(
+        rules6.contains("50:\tnot from all to fd66::/16 blackhole proto keepalived"),
+        "{rules6}"
+    );
+
+    // A route of the same destination that is not ours survives our removal.
+    h.cmd(&[
+        "ip",
+        "route",
+        "append",
+        "10.50.0.0/16",
+        "via",
+        "10.9.0.253",
+        "table",
+        "1000",
+        "metric",
+        "5",
+    ])
+    .expect("foreign route");
+
+    in_ns(&h, async || {
+        let nl = Netlink::connect().unwrap();
+        for r in [&gw_route, &mp, &bh, &v6] {
+            assert_eq!(nl.del_route(r).await.unwrap(), DelOutcome::Removed, "{r}");
+            assert_eq!(
+                nl.del_route(r).await.unwrap(),
+                DelOutcome::NotPresent,
+                "{r}"
+            );
+        }
+        for r in [&rule, &rule6] {
+            assert_eq!(nl.del_rule(r).await.unwrap(), DelOutcome::Removed, "{r}");
+            assert_eq!(nl.del_rule(r).await.unwrap(), DelOutcome::NotPresent, "{r}");
+        }
+    });
+    let t1000 = routes_in(&h, "1000", "-4");
+    assert!(!t1000.contains("keepalived"), "{t1000}");
+    assert!(t1000.contains("10.50.0.0/16 via 10.9.0.253"), "{t1000}");
+    assert!(!routes_in(&h, "100", "-4").contains("default"));
+    assert!(!routes_in(&h, "main", "-4").contains("blackhole"));
+    assert!(!routes_in(&h, "main", "-6").contains("fd50::"));
+    assert!(
+        !h.cmd(&["ip", "-4", "rule", "show"])
+            .unwrap()
+            .contains("1234:")
+    );
+    assert!(
+        !h.cmd(&["ip", "-6", "rule", "show"])
+            .unwrap()
+            .contains("50:")
+    );
+}
