@@ -7,16 +7,13 @@
 
 mod vrrp_lab;
 
-use std::io::IoSliceMut;
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+use rk_testkit::netns::adverts::{self, Gaps};
 use rk_testkit::netns::{Lab, Proc, skip_requested};
-use socket2::{Domain, Protocol, Socket, Type};
 use vrrp_lab::*;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -373,55 +370,6 @@ fn unsafe_scripts_are_refused_at_execution() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// Kernel send times of the VRRP packets `src` sends, seen on its own interface (outgoing
-/// frames are time-stamped as they are handed to the device, so the tap's own scheduling
-/// does not count), for `dur`.
-fn capture_adverts(src: Ipv4Addr, dur: Duration) -> Vec<Duration> {
-    // ETH_P_ALL: only "all protocols" taps see outgoing frames.
-    let s = Socket::new(
-        Domain::PACKET,
-        Type::DGRAM,
-        Some(Protocol::from(i32::from(0x0003u16.to_be()))),
-    )
-    .unwrap();
-    setsockopt(&s, sockopt::ReceiveTimestampns, &true).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let end = Instant::now() + dur;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 2048];
-    while Instant::now() < end {
-        let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let Ok(m) = recvmsg::<()>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
-        else {
-            continue;
-        };
-        let n = m.bytes;
-        let mut ts = None;
-        if let Ok(c) = m.cmsgs() {
-            for c in c {
-                if let ControlMessageOwned::ScmTimestampns(t) = c {
-                    ts = Some(Duration::new(
-                        u64::try_from(t.tv_sec()).unwrap_or(0),
-                        u32::try_from(t.tv_nsec()).unwrap_or(0),
-                    ));
-                }
-            }
-        }
-        let p = &buf[..n];
-        if n >= 20
-            && p[0] >> 4 == 4
-            && p[9] == 112
-            && p[12..16] == src.octets()
-            && let Some(ts) = ts
-        {
-            out.push(ts);
-        }
-    }
-    out
-}
-
 /// Children of `pid` that are zombies.
 fn zombies_of(pid: u32) -> Vec<String> {
     let mut z = Vec::new();
@@ -484,16 +432,11 @@ fn hanging_script_is_killed_and_adverts_keep_their_schedule() {
     // Four hangs of 0.5 s + 2 s grace each within the capture.
     let stamps = na
         .ns
-        .run_in(|| capture_adverts(Ipv4Addr::new(10, 89, 0, 1), Duration::from_secs(6)))
+        .run_in(|| adverts::capture(Ipv4Addr::new(10, 89, 0, 1), Duration::from_secs(6)))
+        .unwrap()
         .unwrap();
-    let gaps: Vec<Duration> = stamps.windows(2).map(|w| w[1] - w[0]).collect();
-    let worst = gaps.iter().max().copied().unwrap_or_default();
-    let mut sorted = gaps.clone();
-    sorted.sort();
-    let p99 = sorted
-        .get(sorted.len().saturating_sub(1) * 99 / 100)
-        .copied()
-        .unwrap_or_default();
+    let gaps = Gaps::of(&stamps);
+    let (worst, p99) = (gaps.worst(), gaps.percentile(99));
     eprintln!(
         "advert gaps while a tracking script hangs: {} adverts, worst {:.2} ms, p99 {:.2} ms (schedule 100 ms)",
         stamps.len(),

@@ -21,9 +21,9 @@
 //! up (the test process was killed) is swept by the next [`Lab::new`], which deletes the
 //! `rkt-` namespaces whose creating process is gone.
 
+pub mod adverts;
 mod proc;
 mod query;
-pub mod adverts;
 
 use std::fs;
 use std::path::{Path, PathBuf};

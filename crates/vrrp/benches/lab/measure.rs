@@ -1,9 +1,7 @@
 //! The measurements and their report.
 
 use std::fmt::Write as _;
-use std::io::IoSliceMut;
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,8 +9,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
 use rk_netlink::{Event, Monitor};
+use rk_testkit::netns::adverts::{self, Gaps};
 use rk_testkit::netns::{Lab, Netns, Proc};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -479,71 +477,18 @@ pub fn jitter(imp: &Impl, hogs: usize, dur: Duration) -> Result<Jitter, String> 
     // scheduling under load does not count.
     let stamps =
         t.a.clone()
-            .run_in(move || capture_adverts(src, dur))
-            .map_err(|e| e.to_string())??;
+            .run_in(move || adverts::capture(src, dur))
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
     stop.store(true, Ordering::Relaxed);
     for h in hog_threads {
         let _ = h.join();
     }
-    let mut deviations: Vec<Duration> = stamps
-        .windows(2)
-        .map(|w| {
-            let d = w[1] - w[0];
-            d.abs_diff(Duration::from_millis(100))
-        })
-        .collect();
-    deviations.sort();
+    let deviations = Gaps::of(&stamps).deviations(Duration::from_millis(100));
     if b.count("Entering MASTER STATE") > 0 {
         return Err(format!("the backup took over during the run:\n{}", b.log()));
     }
     Ok(Jitter { deviations })
-}
-
-/// Kernel receive times of VRRP packets from `src`, for `dur`.
-fn capture_adverts(src: Ipv4Addr, dur: Duration) -> Result<Vec<Duration>, String> {
-    // ETH_P_ALL: only "all protocols" taps see outgoing frames.
-    let s = Socket::new(
-        Domain::PACKET,
-        Type::DGRAM,
-        Some(Protocol::from(i32::from(0x0003u16.to_be()))),
-    )
-    .map_err(|e| e.to_string())?;
-    setsockopt(&s, sockopt::ReceiveTimestampns, &true).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_millis(200)))
-        .map_err(|e| e.to_string())?;
-    let end = Instant::now() + dur;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 2048];
-    while Instant::now() < end {
-        let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let Ok(m) = recvmsg::<()>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
-        else {
-            continue;
-        };
-        let n = m.bytes;
-        let mut ts = None;
-        if let Ok(c) = m.cmsgs() {
-            for c in c {
-                if let ControlMessageOwned::ScmTimestampns(t) = c {
-                    ts = Some(Duration::new(
-                        u64::try_from(t.tv_sec()).unwrap_or(0),
-                        u32::try_from(t.tv_nsec()).unwrap_or(0),
-                    ));
-                }
-            }
-        }
-        let p = &buf[..n];
-        if n >= 20
-            && p[0] >> 4 == 4
-            && p[9] == 112
-            && p[12..16] == src.octets()
-            && let Some(ts) = ts
-        {
-            out.push(ts);
-        }
-    }
-    Ok(out)
 }
 
 /// The figures, rendered as Markdown tables.
