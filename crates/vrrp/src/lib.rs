@@ -9,8 +9,8 @@
 //! instance's own interface; the states of the other trackers (`vrrp_script`, `track_file`,
 //! `vrrp_track_process`), handed in through [`Trackers`], turned into priority and faults.
 //!
-//! **Owns:** the VRRP sockets, the VIPs and VMACs of the configured instances, and the
-//! VRRP thread. **Never does:** parse configuration text (it takes
+//! **Owns:** the VRRP sockets, the VIPs and VMACs of the configured instances, their
+//! `virtual_routes` and `virtual_rules`, and the VRRP thread. **Never does:** parse configuration text (it takes
 //! [`rk_config::model`] through [`from_config`]), run scripts of any kind (tracking or
 //! notify: the daemon runs them on another thread and reports results), touch IPVS, or
 //! decide protocol behaviour — that is all in `rk-vrrp-proto`.
@@ -71,13 +71,28 @@
 //! Nothing else is ever touched: an address without our marker is not ours unless the
 //! configuration names it.
 //!
+//! ## Virtual routes and rules
+//!
+//! An instance adds its `virtual_routes` then its `virtual_rules` right after its VIPs
+//! when it takes them (MASTER), and removes its rules then its routes right before its
+//! VIPs when it releases them (BACKUP, FAULT, stop; `-V` keeps them at stop as it keeps
+//! the VIPs), keepalived's order. They carry `proto keepalived`, so a removal only ever
+//! matches a route or rule added that way; the configured set is what is removed, so
+//! leftovers of a killed process go when the next one releases, but never a route or
+//! rule that another instance holding its addresses also configures. Failures are
+//! logged with the instance and counted ([`InstanceStats::route_errors`]); the instance
+//! keeps its state. Tables are resolved by name through `/etc/iproute2/rt_tables`,
+//! interfaces when the route is added. The interfaces of tracked routes (`dev`) and
+//! rules (`iif`, `oif`) are tracked interfaces of the instance, as in keepalived.
+//!
 //! ## Reload
 //!
 //! [`Vrrp::reload`] replaces the plan in the running thread (keepalived's
 //! `clear_diff_vrrp`): instances are matched by identity, not name; a matched instance
 //! keeps its state, counters and advert schedule, and takes a new priority at its next
-//! advert; VIPs added to or removed from a MASTER are added (with GARPs) or removed; a
-//! vanished instance leaves as at stop; a new one starts. See [`ReloadReport`].
+//! advert; VIPs, routes and rules added to or removed from a MASTER are added (with
+//! GARPs) or removed; a vanished instance leaves as at stop; a new one starts. See
+//! [`ReloadReport`].
 //!
 //! ## Where we differ from keepalived 2.2.7
 //!

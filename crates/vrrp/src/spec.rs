@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use rk_netlink::{AddressSpec, Scope};
+use rk_netlink::{AddressSpec, RouteSpec, RuleSpec, Scope};
 use rk_vrrp_proto::{InstanceConfig, TrackWeight, TrackerState};
 
 /// Everything the VRRP side runs.
@@ -68,6 +68,11 @@ pub struct InstanceSpec {
     pub fault_no_peer: bool,
     /// `track_src_ip`: FAULT while the configured source address is missing.
     pub track_src_ip: bool,
+    /// `virtual_routes`: added after the VIPs on becoming MASTER, removed before them on
+    /// leaving MASTER.
+    pub routes: Vec<RoutePlan>,
+    /// `virtual_rules`: added after the routes, removed before them.
+    pub rules: Vec<RulePlan>,
 }
 
 impl InstanceSpec {
@@ -186,4 +191,71 @@ impl VipSpec {
         a.proto = Some(ADDR_PROTO);
         a
     }
+}
+
+/// A route an instance holds while MASTER (`virtual_routes`), with its interfaces still
+/// named: they are resolved to indexes when the route is added, as for VIPs, so a route
+/// on an interface created after start works.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RoutePlan {
+    /// The route; `oif` and the next hops' `oif` are filled in from the names below.
+    pub route: RouteSpec,
+    /// `dev`.
+    pub dev: Option<String>,
+    /// Each next hop's `dev`, in order.
+    pub nexthop_devs: Vec<Option<String>>,
+    /// `no_track`: its removal behind our back does not make us leave MASTER.
+    pub no_track: bool,
+}
+
+impl RoutePlan {
+    /// The netlink request, interface names looked up with `index`; `Err` names the first
+    /// interface that does not exist.
+    pub fn resolve(&self, index: impl Fn(&str) -> Option<u32>) -> Result<RouteSpec, String> {
+        let mut r = self.route.clone();
+        if let Some(d) = &self.dev {
+            r.oif = Some(index(d).ok_or_else(|| d.clone())?);
+        }
+        for (nh, dev) in r.nexthops.iter_mut().zip(&self.nexthop_devs) {
+            if let Some(d) = dev {
+                nh.oif = Some(index(d).ok_or_else(|| d.clone())?);
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// `ip route` syntax with the interface names, for the log.
+impl std::fmt::Display for RoutePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The spec prints indexes as `dev #N`; names read better and need no lookup.
+        let mut named = self.route.clone();
+        named.oif = None;
+        for nh in &mut named.nexthops {
+            nh.oif = None;
+        }
+        write!(f, "{named}")?;
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        if self.nexthop_devs.iter().any(Option::is_some) {
+            let devs: Vec<&str> = self
+                .nexthop_devs
+                .iter()
+                .map(|d| d.as_deref().unwrap_or("-"))
+                .collect();
+            write!(f, " (next hop devs {})", devs.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+/// A policy rule an instance holds while MASTER (`virtual_rules`). Rules name their
+/// interfaces (`iif`, `oif`); the kernel needs no index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RulePlan {
+    /// The rule.
+    pub rule: RuleSpec,
+    /// `no_track`: its removal behind our back does not make us leave MASTER.
+    pub no_track: bool,
 }

@@ -94,6 +94,9 @@ pub struct InstanceStats {
     pub na_sent: u64,
     /// VIP additions or removals the kernel refused.
     pub vip_errors: u64,
+    /// `virtual_routes` / `virtual_rules` additions or removals that failed (refused by
+    /// the kernel, or an interface that does not exist).
+    pub route_errors: u64,
     /// Packets ignored in INIT/FAULT (before any check, as keepalived).
     pub ignored_not_running: u64,
     /// Packets dropped by `owner_ignore_adverts`.

@@ -69,8 +69,23 @@ impl Driver {
     async fn act(&mut self, i: usize, a: Action) {
         match a {
             Action::SendAdvert(tx) => self.send_advert(i, &tx),
-            Action::AddVips(addrs) => self.add_vips(i, &addrs).await,
-            Action::RemoveVips(addrs) => self.remove_vips(i, &addrs).await,
+            Action::AddVips(addrs) => {
+                self.add_vips(i, &addrs).await;
+                // Also on a reload's partial add: routes the kernel dropped with an
+                // address come back (keepalived re-adds them all on reload too).
+                self.add_routes(i).await;
+            }
+            Action::RemoveVips(addrs) => {
+                // A release (leaving MASTER, stop, FAULT, start-up, a resumed instance
+                // hearing a master) takes the routes and rules first; a reload removing
+                // some VIPs from a MASTER or a resumed instance keeps them (the reload
+                // applies route changes itself).
+                let vi = &self.insts[i].vi;
+                if vi.state() != StateKind::Master && !vi.is_holding() {
+                    self.remove_routes(i).await;
+                }
+                self.remove_vips(i, &addrs).await;
+            }
             Action::SendGarp { addresses, repeat } => self.send_garps(i, &addresses, repeat),
             Action::StateChange {
                 from,

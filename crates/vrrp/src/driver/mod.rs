@@ -7,6 +7,7 @@ mod actions;
 mod inputs;
 mod net;
 mod reload;
+mod routes;
 mod rx;
 mod sync;
 

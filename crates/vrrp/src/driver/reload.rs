@@ -96,6 +96,9 @@ impl Driver {
         // needs its interface).
         let mut insts: Vec<Inst> = Vec::with_capacity(plan.instances.len());
         let mut vip_counts = Vec::with_capacity(plan.instances.len());
+        // Matched instances whose routes or rules changed: (new index, old routes, old
+        // rules), applied once the new plan is in place.
+        let mut route_changes = Vec::new();
         for spec in plan.instances {
             let matched = old.iter().position(|o| {
                 o.as_ref()
@@ -159,6 +162,13 @@ impl Driver {
                 .cloned()
                 .collect();
             vip_counts.push(spec.vips.len());
+            if inst.spec.routes != spec.routes || inst.spec.rules != spec.rules {
+                route_changes.push((
+                    insts.len(),
+                    std::mem::take(&mut inst.spec.routes),
+                    std::mem::take(&mut inst.spec.rules),
+                ));
+            }
             inst.spec = spec;
             inst.spec.vips.extend(retired);
             insts.push(inst);
@@ -211,6 +221,9 @@ impl Driver {
 
         // The removals (and GARPs for added VIPs) first, with every address still known.
         self.run_actions().await;
+        for (i, old_routes, old_rules) in route_changes {
+            self.reload_routes(i, &old_routes, &old_rules).await;
+        }
         for (inst, n) in self.insts.iter_mut().zip(&vip_counts) {
             inst.spec.vips.truncate(*n);
         }

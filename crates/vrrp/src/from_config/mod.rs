@@ -1,10 +1,20 @@
 //! The configuration model ([`rk_config::model`]) mapped onto what the driver runs
-//! ([`Plan`]) and what the state machine runs ([`InstanceConfig`]). Pure: no system access.
+//! ([`Plan`]) and what the state machine runs ([`InstanceConfig`]). Pure apart from
+//! [`plan`] reading iproute2's table and protocol names ([`RtNames`]); interfaces are
+//! resolved by the driver when it uses them.
 //!
 //! Trackers follow keepalived's rules for owners and sync groups (see the `track`
 //! module's documentation); each weight it drops or clears is a warning.
+//!
+//! `virtual_routes` and `virtual_rules` are mapped strictly (the `routes` module): an
+//! option that would not reach the kernel refuses the configuration, naming the instance,
+//! the line and the option.
 
+mod names;
+mod routes;
 mod track;
+
+pub use names::RtNames;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -19,11 +29,11 @@ use rk_netlink::addr::{
 use rk_netlink::{Scope, virtual_mac};
 use rk_vrrp_proto::{
     Auth, AuthKey, Centisecs, ChecksumConfig, ConfigError, Delivery, Family, GarpConfig,
-    InstanceConfig, OldUnicastChecksum, UnicastPeer, Version,
+    InstanceConfig, OldUnicastChecksum, TrackWeight, UnicastPeer, Version,
 };
 use thiserror::Error;
 
-use crate::spec::{InstanceSpec, Plan, SyncGroupSpec, VipSpec, VmacPlan};
+use crate::spec::{InstanceSpec, Plan, SyncGroupSpec, TrackSource, Tracked, VipSpec, VmacPlan};
 
 /// A configuration the driver cannot run.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -47,13 +57,23 @@ pub enum FromConfigError {
     },
 }
 
-/// Maps a whole configuration. The warnings name what the configuration asks for and the
-/// driver does not do (yet): the daemon logs them.
+/// Maps a whole configuration, with the system's table and protocol names
+/// (`/etc/iproute2`). The warnings name what the configuration asks for and the driver
+/// does not do (yet): the daemon logs them.
 pub fn plan(cfg: &Config) -> Result<(Plan, Vec<String>), FromConfigError> {
+    plan_with_names(cfg, &RtNames::system())
+}
+
+/// [`plan`] with the given table and protocol names.
+pub fn plan_with_names(
+    cfg: &Config,
+    names: &RtNames,
+) -> Result<(Plan, Vec<String>), FromConfigError> {
     let g = &cfg.global;
     let mut warnings = Vec::new();
     let mut instances = Vec::new();
     let mut registry = track::Registry::default();
+    let mut auto_pref = routes::AutoPreference::default();
     for vi in &cfg.vrrp_instances {
         let mut spec = instance_spec(vi, g, &mut warnings)?;
         let group = cfg
@@ -61,6 +81,14 @@ pub fn plan(cfg: &Config) -> Result<(Plan, Vec<String>), FromConfigError> {
             .iter()
             .find(|sg| sg.instances.contains(&vi.name));
         spec.tracked = track::tracked(cfg, vi, group, &mut registry, &mut warnings);
+        for r in &vi.virtual_routes {
+            spec.routes.push(routes::route(vi, r, names)?);
+        }
+        for r in &vi.virtual_rules {
+            spec.rules
+                .push(routes::rule(vi, r, names, &mut auto_pref, &mut warnings)?);
+        }
+        track_route_interfaces(&mut spec);
         instances.push(spec);
     }
     // An IPv6 VMAC whose default name a v4 instance already uses gets keepalived's
@@ -189,8 +217,6 @@ pub fn instance_spec(
         vips.push(vip_spec(vi, a, vip_dev(a))?);
     }
     let unsupported = [
-        ("virtual_routes", !vi.virtual_routes.is_empty()),
-        ("virtual_rules", !vi.virtual_rules.is_empty()),
         ("use_vmac_addr", vi.use_vmac_addr),
         ("use_ipvlan", vi.use_ipvlan.is_some()),
     ];
@@ -212,7 +238,40 @@ pub fn instance_spec(
         owner_ignore_adverts: vi.owner_ignore_adverts && vi.is_owner(),
         fault_no_peer: vi.unicast_fault_no_peer && vi.unicast_peers.is_empty(),
         track_src_ip: vi.track_src_ip,
+        routes: Vec::new(),
+        rules: Vec::new(),
     })
+}
+
+/// keepalived (`vrrp_complete_instance`): the `dev` of a tracked route and the `iif` /
+/// `oif` of a tracked rule are tracked interfaces of the instance, FAULT while down (a
+/// route through a down link is gone, so another router should take over).
+fn track_route_interfaces(spec: &mut InstanceSpec) {
+    let devs: Vec<String> = spec
+        .routes
+        .iter()
+        .filter(|r| !r.no_track)
+        .filter_map(|r| r.dev.clone())
+        .chain(
+            spec.rules
+                .iter()
+                .filter(|r| !r.no_track)
+                .flat_map(|r| [r.rule.iif.clone(), r.rule.oif.clone()])
+                .flatten(),
+        )
+        .collect();
+    for dev in devs {
+        let tracked = spec
+            .tracked
+            .iter()
+            .any(|t| t.source == TrackSource::Interface(dev.clone()));
+        if !tracked {
+            spec.tracked.push(Tracked {
+                source: TrackSource::Interface(dev),
+                weight: TrackWeight::new(0, false),
+            });
+        }
+    }
 }
 
 /// The state machine's configuration for one instance.

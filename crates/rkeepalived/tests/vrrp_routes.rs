@@ -1,0 +1,253 @@
+//! `virtual_routes` and `virtual_rules` follow MASTER, checked in the kernel's tables of
+//! two directors on a LAN of namespaces (`ip -j route` / `ip -j rule`): the master has
+//! them and the backup none; after the master stops the backup has them and the old
+//! master none; a master preempting takes them back from the backup; a reload changing a
+//! master's routes applies the difference. VRRPv3 at 100 ms. Needs root
+//! (`RK_SKIP_NETNS_TESTS=1` skips).
+
+mod vrrp_lab;
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use rk_testkit::netns::{Proc, skip_requested};
+use serde_json::Value;
+use vrrp_lab::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+const ROUTES: &str = "
+        10.77.0.0/16 via 10.88.0.254 dev eth0 table 100 metric 7
+        blackhole 192.0.2.0/24 table 100
+        default via 10.88.0.253 dev eth0 table 101 src 10.88.0.100
+        fd77::/48 via fd00:88::fe dev eth0 table 100";
+
+const RULES: &str = "
+        from 10.88.0.100/32 table 100 priority 1000
+        to 10.77.0.0/16 fwmark 7 table 101 priority 1001
+        from fd00:88::/64 table 100 priority 1002";
+
+fn conf(prio: u8, routes: &str, rules: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{
+    interface eth0
+    virtual_router_id 51
+    version 3
+    advert_int 0.1
+    priority {prio}
+    virtual_ipaddress {{
+        10.88.0.100/24
+    }}
+    virtual_routes {{{routes}
+    }}
+    virtual_rules {{{rules}
+    }}
+}}
+"
+    )
+}
+
+fn ip_json(node: &Node, args: &[&str]) -> Vec<Value> {
+    let mut argv = vec!["ip", "-j"];
+    argv.extend_from_slice(args);
+    let out = node.ns.cmd(&argv).unwrap_or_default();
+    serde_json::from_str::<Vec<Value>>(&out).unwrap_or_default()
+}
+
+/// Our routes (`proto keepalived`) in tables 100 and 101, both families, as
+/// "table dst" strings, sorted.
+fn our_routes(node: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    for fam in ["-4", "-6"] {
+        for table in ["100", "101"] {
+            for r in ip_json(node, &[fam, "route", "show", "table", table]) {
+                if r["protocol"] == "keepalived" {
+                    let kind = r["type"]
+                        .as_str()
+                        .map(|t| format!("{t} "))
+                        .unwrap_or_default();
+                    let via = r["gateway"]
+                        .as_str()
+                        .map(|g| format!(" via {g}"))
+                        .unwrap_or_default();
+                    let src = r["prefsrc"]
+                        .as_str()
+                        .map(|g| format!(" src {g}"))
+                        .unwrap_or_default();
+                    out.push(format!(
+                        "{table} {kind}{}{via}{src}",
+                        r["dst"].as_str().unwrap_or("?")
+                    ));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Our rules (`proto keepalived`) as their priorities, both families, sorted.
+fn our_rules(node: &Node) -> Vec<u64> {
+    let mut out: Vec<u64> = ["-4", "-6"]
+        .iter()
+        .flat_map(|fam| ip_json(node, &[fam, "rule", "show"]))
+        .filter(|r| r["protocol"] == "keepalived")
+        .filter_map(|r| r["priority"].as_u64())
+        .collect();
+    out.sort();
+    out
+}
+
+fn all_routes() -> Vec<String> {
+    let mut v = vec![
+        "100 10.77.0.0/16 via 10.88.0.254".to_string(),
+        "100 blackhole 192.0.2.0/24".to_string(),
+        "101 default via 10.88.0.253 src 10.88.0.100".to_string(),
+        "100 fd77::/48 via fd00:88::fe".to_string(),
+    ];
+    v.sort();
+    v
+}
+
+fn holds_all(node: &Node) -> bool {
+    our_routes(node) == all_routes() && our_rules(node) == vec![1000, 1001, 1002]
+}
+
+fn holds_none(node: &Node) -> bool {
+    our_routes(node).is_empty() && our_rules(node).is_empty()
+}
+
+fn state(what: &str, a: &Node, b: &Node, procs: &[&Proc]) -> String {
+    format!(
+        "{what}\na: {:?} {:?}\nb: {:?} {:?}\n{}",
+        our_routes(a),
+        our_rules(a),
+        our_routes(b),
+        our_rules(b),
+        logs(procs)
+    )
+}
+
+fn expect_tables(what: &str, a: &Node, b: &Node, procs: &[&Proc], cond: impl Fn() -> bool) {
+    assert!(
+        rk_testkit::netns::wait_until(Duration::from_secs(5), cond),
+        "{}",
+        state(what, a, b, procs)
+    );
+}
+
+#[test]
+fn routes_and_rules_follow_master() {
+    if skip_requested() {
+        return;
+    }
+    let (mut lab, _lan, mut nodes) = lan(
+        "vroutes",
+        &[
+            ("a", &["10.88.0.1/24", "fd00:88::1/64"]),
+            ("b", &["10.88.0.2/24", "fd00:88::2/64"]),
+        ],
+    );
+    let nb = nodes.pop().unwrap();
+    let na = nodes.pop().unwrap();
+    let ca = lab.write_file("a.conf", &conf(200, ROUTES, RULES)).unwrap();
+    let cb = lab.write_file("b.conf", &conf(100, ROUTES, RULES)).unwrap();
+
+    let mut a = rk(&mut lab, &na, &ca, "a");
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
+    let b = rk(&mut lab, &nb, &cb, "b");
+    expect_log(&b, "(VI_1) Entering BACKUP STATE", 1, WAIT, &[&a, &b]);
+    expect_tables(
+        "a master holds them all, b none",
+        &na,
+        &nb,
+        &[&a, &b],
+        || holds_all(&na) && holds_none(&nb),
+    );
+    assert!(!a.log().contains("not supported"), "{}", a.log());
+
+    // The master stops: the backup takes them over, the old master keeps none.
+    a.signal(Signal::SIGTERM).unwrap();
+    assert_eq!(a.wait_exit(WAIT).unwrap(), Some(0), "{}", a.log());
+    expect_log(&b, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a, &b]);
+    expect_tables(
+        "b took them over after a stopped",
+        &na,
+        &nb,
+        &[&a, &b],
+        || holds_all(&nb) && holds_none(&na),
+    );
+
+    // a comes back with the higher priority and preempts: b releases them (MASTER to
+    // BACKUP), a has them again.
+    let a = rk(&mut lab, &na, &ca, "a2");
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a, &b]);
+    expect_log(&b, "(VI_1) Entering BACKUP STATE", 2, WAIT, &[&a, &b]);
+    expect_tables(
+        "a preempted and holds them, b none",
+        &na,
+        &nb,
+        &[&a, &b],
+        || holds_all(&na) && holds_none(&nb),
+    );
+
+    // A reload of the master drops one route and one rule and adds others.
+    let routes2 = "
+        10.77.0.0/16 via 10.88.0.254 dev eth0 table 100 metric 7
+        blackhole 192.0.2.0/24 table 100
+        default via 10.88.0.253 dev eth0 table 101 src 10.88.0.100
+        unreachable 198.51.100.0/24 table 101";
+    let rules2 = "
+        from 10.88.0.100/32 table 100 priority 1000
+        to 10.77.0.0/16 fwmark 7 table 101 priority 1001
+        from 10.88.0.0/24 table 101 priority 1003";
+    std::fs::write(&ca, conf(200, routes2, rules2)).unwrap();
+    a.signal(Signal::SIGHUP).unwrap();
+    let want: Vec<String> = {
+        let mut v = vec![
+            "100 10.77.0.0/16 via 10.88.0.254".to_string(),
+            "100 blackhole 192.0.2.0/24".to_string(),
+            "101 default via 10.88.0.253 src 10.88.0.100".to_string(),
+            "101 unreachable 198.51.100.0/24".to_string(),
+        ];
+        v.sort();
+        v
+    };
+    expect_tables(
+        "the reload applied the difference",
+        &na,
+        &nb,
+        &[&a, &b],
+        || our_routes(&na) == want && our_rules(&na) == vec![1000, 1001, 1003],
+    );
+    assert!(
+        holds_none(&nb),
+        "{}",
+        state("b untouched", &na, &nb, &[&a, &b])
+    );
+}
+
+/// A route that cannot be added (its gateway is unreachable) is logged with the instance
+/// and counted; the instance stays MASTER with its VIP and its other routes.
+#[test]
+fn a_refused_route_is_logged_and_the_rest_still_goes_in() {
+    if skip_requested() {
+        return;
+    }
+    let (mut lab, _lan, mut nodes) = lan("vroutebad", &[("a", &["10.88.0.1/24"])]);
+    let na = nodes.pop().unwrap();
+    let routes = "
+        10.66.0.0/16 via 10.99.0.1 dev eth0 table 100
+        10.77.0.0/16 via 10.88.0.254 dev eth0 table 100";
+    let ca = lab.write_file("a.conf", &conf(200, routes, "")).unwrap();
+    let a = rk(&mut lab, &na, &ca, "a");
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
+    expect_log(&a, "(VI_1) add route 10.66.0.0/16", 1, WAIT, &[&a]);
+    expect(
+        "the good route is in",
+        Duration::from_secs(5),
+        &[&a],
+        || our_routes(&na) == vec!["100 10.77.0.0/16 via 10.88.0.254".to_string()],
+    );
+    assert!(na.ns.has_addr("eth0", "10.88.0.100"), "{}", a.log());
+}
