@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! rk-nlmon ipvs [--signal PID:SIG] [--quiet MS] [--max SECS]
-//! rk-nlmon adverts --iface IF --interval-ms MS [--signal PID:SIG] --for SECS
+//! rk-nlmon adverts --iface IF --interval-ms MS [--signal PID:SIG] --for SECS [--stop-file F]
 //! ```
 //!
 //! `ipvs` counts the IPVS requests that change the kernel's table (new/set/delete of
@@ -15,7 +15,8 @@
 //! `RK-NLMON requests=N first_ms=.. last_ms=.. new_service=.. ...`, times from the signal.
 //!
 //! `adverts` records when VRRP adverts leave `IF` (kernel timestamps of outgoing IP
-//! protocol 112 frames) for `--for` seconds, sending `SIG` to `PID` once ready, and prints
+//! protocol 112 frames) for `--for` seconds (or until file `F` exists), sending `SIG` to
+//! `PID` once ready, and prints
 //! `RK-ADVERTS count=N worst_late_ms=.. worst_gap_ms=..` where lateness is a gap beyond
 //! `--interval-ms`.
 
@@ -33,6 +34,7 @@ use nix::sys::time::TimeSpec;
 use nix::unistd::Pid;
 
 const NLM_F_REQUEST: u16 = 1;
+const NETLINK_GENERIC: u16 = 16;
 const GENL_ID_CTRL: u16 = 0x10;
 const CTRL_CMD_GETFAMILY: u8 = 3;
 const CTRL_ATTR_FAMILY_ID: u16 = 1;
@@ -185,7 +187,14 @@ fn ipvs(args: &[String]) -> Result<(), String> {
             break;
         }
         let n = match recvfrom::<LinkAddr>(fd.as_raw_fd(), &mut buf) {
-            Ok((n, Some(addr))) if addr.ifindex() == index as usize => n,
+            // Only generic netlink: nlmon taps every netlink protocol, and an rtnetlink
+            // message type can equal the IPVS family's id.
+            Ok((n, Some(addr)))
+                if addr.ifindex() == index as usize
+                    && u16::from_be(addr.protocol()) == NETLINK_GENERIC =>
+            {
+                n
+            }
             Ok(_) => continue,
             Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(format!("capture: {e}")),
@@ -235,6 +244,7 @@ fn adverts(args: &[String]) -> Result<(), String> {
     let interval = Duration::from_millis(num(args, "--interval-ms", 1000)?);
     let span = Duration::from_secs(num(args, "--for", 10)?);
     let signal = signal_arg(args)?;
+    let stop_file = opt(args, "--stop-file").map(std::path::Path::new);
     let (fd, index) = packet_socket(ifname)?;
     setsockopt(&fd, sockopt::ReceiveTimestampns, &true).map_err(|e| e.to_string())?;
     let mut stamps: Vec<Duration> = Vec::new();
@@ -242,7 +252,7 @@ fn adverts(args: &[String]) -> Result<(), String> {
     let mut cmsg = nix::cmsg_space!(TimeSpec);
     let t0 = Instant::now();
     send_signal(signal)?;
-    while t0.elapsed() < span {
+    while t0.elapsed() < span && !stop_file.is_some_and(|f| f.exists()) {
         let mut iov = [IoSliceMut::new(&mut frame)];
         let msg =
             match recvmsg::<LinkAddr>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
