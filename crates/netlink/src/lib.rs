@@ -18,7 +18,8 @@
 //! * **policy rules** — add and remove ([`RuleSpec`]: from/to, `not`, priority, the
 //!   table/goto/nop/blackhole/unreachable/prohibit/l3mdev actions and the common
 //!   selectors: fwmark/mask, iif/oif, tos, port ranges, ipproto, uid range);
-//! * **events** — a [`Monitor`] stream of link and address changes.
+//! * **events** — a [`Monitor`] stream of link and address changes, and a
+//!   [`RouteMonitor`] stream of removals of our (`proto keepalived`) routes and rules.
 //!
 //! It **never** decides anything: which address, route or rule belongs where, when to add
 //! it and what a link going down means are the VRRP driver's business (`rk-vrrp`). It
@@ -48,6 +49,7 @@ mod handle;
 pub mod link;
 pub mod monitor;
 pub mod route;
+pub mod route_monitor;
 pub mod rule;
 pub mod sysctl;
 pub mod vmac;
@@ -58,5 +60,6 @@ pub use handle::Netlink;
 pub use link::{Link, MacvlanMode, format_mac};
 pub use monitor::{Event, Monitor};
 pub use route::{AddMode, IpFamily, NexthopSpec, Prefix, RouteSpec, RouteType};
+pub use route_monitor::{RouteEvent, RouteKey, RouteMonitor, RuleKey};
 pub use rule::{Range, RuleAction, RuleSpec};
 pub use vmac::{Vmac, VmacSpec, virtual_mac};

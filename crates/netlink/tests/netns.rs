@@ -393,3 +393,82 @@ fn routes_and_rules_are_added_and_removed_for_real() {
             .contains("50:")
     );
 }
+
+#[test]
+fn route_monitor_reports_removals_of_our_routes_and_rules_only() {
+    use rk_netlink::{
+        IpFamily, Prefix, RouteEvent, RouteKey, RouteMonitor, RouteSpec, RuleAction, RuleKey,
+        RuleSpec,
+    };
+    if skip_requested() {
+        return;
+    }
+    let (_lab, h) = lab("nlroutemon");
+    let foreign = [
+        "ip",
+        "route",
+        "add",
+        "10.61.0.0/16",
+        "dev",
+        "eth0",
+        "table",
+        "100",
+    ];
+    h.cmd(&foreign).expect("foreign route");
+    in_ns(&h, async || {
+        let nl = Netlink::connect().unwrap();
+        let eth0 = nl.link_by_name("eth0").await.unwrap().expect("eth0").index;
+        let mut route = RouteSpec::new(
+            IpFamily::V4,
+            Some(Prefix {
+                addr: "10.60.0.0".parse().unwrap(),
+                len: 16,
+            }),
+        );
+        route.via = Some("10.9.0.254".parse().unwrap());
+        route.oif = Some(eth0);
+        route.table = 100;
+        route.metric = Some(3);
+        nl.add_route(&route).await.unwrap();
+        let mut rule = RuleSpec::new(IpFamily::V6, RuleAction::Table(100));
+        rule.priority = Some(777);
+        rule.fwmark = Some(5);
+        rule.iif = Some("eth0".into());
+        nl.add_rule(&rule).await.unwrap();
+
+        let mut mon = RouteMonitor::start().unwrap();
+        // Behind our back, with iproute2: the foreign route first (not reported), then ours.
+        let ns = h.clone();
+        std::thread::spawn(move || {
+            ns.cmd(&["ip", "route", "del", "10.61.0.0/16", "table", "100"])
+                .unwrap();
+            ns.cmd(&[
+                "ip",
+                "route",
+                "del",
+                "10.60.0.0/16",
+                "table",
+                "100",
+                "metric",
+                "3",
+            ])
+            .unwrap();
+            ns.cmd(&["ip", "-6", "rule", "del", "priority", "777"])
+                .unwrap();
+        });
+        let next = async |mon: &mut RouteMonitor| {
+            tokio::time::timeout(Duration::from_secs(5), mon.next())
+                .await
+                .expect("an event in time")
+                .expect("monitor alive")
+        };
+        match next(&mut mon).await {
+            RouteEvent::RouteRemoved(k) => assert!(k.matches(&RouteKey::of(&route)), "{k:?}"),
+            other => panic!("{other:?}"),
+        }
+        match next(&mut mon).await {
+            RouteEvent::RuleRemoved(k) => assert_eq!(k, RuleKey::of(&rule)),
+            other => panic!("{other:?}"),
+        }
+    });
+}

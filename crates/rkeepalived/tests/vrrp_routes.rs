@@ -225,6 +225,107 @@ fn routes_and_rules_follow_master() {
         "{}",
         state("b untouched", &na, &nb, &[&a, &b])
     );
+    // Our own removals (release, reload) never look like deletions behind our back.
+    for p in [&a, &b] {
+        assert!(!p.log().contains("behind our back"), "{}", logs(&[&a, &b]));
+    }
+}
+
+/// keepalived 2.2.7 (`netlink_route_filter`, `netlink_rule_filter`): a tracked route (one
+/// that names its `dev`) or rule of a MASTER deleted behind its back makes it send
+/// priority 0 and go BACKUP, so the peer takes over; here the old master has the higher
+/// priority, takes over again after its down timer and puts everything back. A
+/// `no_track` route deleted changes nothing.
+#[test]
+fn a_route_or_rule_deleted_behind_the_master_s_back_hands_over() {
+    if skip_requested() {
+        return;
+    }
+    let (mut lab, _lan, mut nodes) = lan(
+        "vroutetrk",
+        &[
+            ("a", &["10.88.0.1/24", "fd00:88::1/64"]),
+            ("b", &["10.88.0.2/24", "fd00:88::2/64"]),
+        ],
+    );
+    let nb = nodes.pop().unwrap();
+    let na = nodes.pop().unwrap();
+    let routes = format!("{ROUTES}\n        10.55.0.0/16 dev eth0 table 101 no_track");
+    let ca = lab
+        .write_file("a.conf", &conf(200, &routes, RULES))
+        .unwrap();
+    let cb = lab
+        .write_file("b.conf", &conf(100, &routes, RULES))
+        .unwrap();
+    let a = rk(&mut lab, &na, &ca, "a");
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
+    let b = rk(&mut lab, &nb, &cb, "b");
+    expect_log(&b, "(VI_1) Entering BACKUP STATE", 1, WAIT, &[&a, &b]);
+    let with_untracked = || {
+        let mut v = all_routes();
+        v.push("101 10.55.0.0/16".to_string());
+        v.sort();
+        v
+    };
+    expect_tables("a holds them", &na, &nb, &[&a, &b], || {
+        our_routes(&na) == with_untracked() && holds_none(&nb)
+    });
+
+    // no_track: deleted, nothing happens (1 s = 10 adverts).
+    na.ns
+        .cmd(&["ip", "route", "del", "10.55.0.0/16", "table", "101"])
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(a.count("behind our back"), 0, "{}", logs(&[&a, &b]));
+    assert_eq!(a.count("Entering BACKUP STATE"), 1, "{}", logs(&[&a, &b]));
+    assert_eq!(b.count("Entering MASTER STATE"), 0, "{}", logs(&[&a, &b]));
+
+    // A tracked route: a hands over, then takes back and re-adds everything.
+    na.ns
+        .cmd(&[
+            "ip",
+            "route",
+            "del",
+            "10.77.0.0/16",
+            "table",
+            "100",
+            "metric",
+            "7",
+        ])
+        .unwrap();
+    expect_log(
+        &a,
+        "(VI_1) virtual route 10.77.0.0/16 via 10.88.0.254 table 100 metric 7 dev eth0 was deleted behind our back; leaving MASTER",
+        1,
+        WAIT,
+        &[&a, &b],
+    );
+    expect_log(&b, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a, &b]);
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 2, WAIT, &[&a, &b]);
+    expect_tables("a took back and re-added", &na, &nb, &[&a, &b], || {
+        our_routes(&na) == with_untracked() && holds_none(&nb)
+    });
+
+    // A tracked rule: the same.
+    na.ns
+        .cmd(&["ip", "-4", "rule", "del", "priority", "1001"])
+        .unwrap();
+    expect_log(
+        &a,
+        "(VI_1) virtual rule priority 1001 from all to 10.77.0.0/16 fwmark 0x7 lookup 101 was deleted behind our back; leaving MASTER",
+        1,
+        WAIT,
+        &[&a, &b],
+    );
+    expect_log(&b, "(VI_1) Entering MASTER STATE", 2, WAIT, &[&a, &b]);
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 3, WAIT, &[&a, &b]);
+    expect_tables(
+        "a took back and re-added the rule",
+        &na,
+        &nb,
+        &[&a, &b],
+        || our_rules(&na) == vec![1000, 1001, 1002] && holds_none(&nb),
+    );
 }
 
 /// A route that cannot be added (its gateway is unreachable) is logged with the instance

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use rk_netlink::{Address, Link, Monitor, Netlink, Vmac};
+use rk_netlink::{Address, Link, Monitor, Netlink, RouteKey, RouteMonitor, RuleKey, Vmac};
 use rk_vrrp_proto::{DecodeCounters, Input, Instance, StateKind, TrackerState};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -100,6 +100,13 @@ pub(crate) struct Driver {
     pub log_unknown_vrids: bool,
     pub nl: Netlink,
     pub monitor: Monitor,
+    /// Removals of our routes and rules, while some instance tracks one
+    /// ([`Driver::refresh_route_monitor`]).
+    pub route_monitor: Option<RouteMonitor>,
+    /// Routes and rules we removed ourselves, whose removal events must not count as
+    /// "deleted behind our back" (kept only while `route_monitor` runs).
+    pub expected_route_deletes: Vec<RouteKey>,
+    pub expected_rule_deletes: Vec<RuleKey>,
     /// Links by name.
     pub links: HashMap<String, Link>,
     /// Every address of the namespace.
@@ -192,6 +199,9 @@ impl Driver {
             log_unknown_vrids: plan.log_unknown_vrids,
             nl,
             monitor,
+            route_monitor: None,
+            expected_route_deletes: Vec::new(),
+            expected_rule_deletes: Vec::new(),
             links: HashMap::new(),
             addrs: Vec::new(),
             insts,
@@ -219,6 +229,7 @@ impl Driver {
             deadline: Deadline::new().map_err(io_err("create the VRRP timer"))?,
             start_at: None,
         };
+        d.refresh_route_monitor();
         d.resync().await?;
         d.setup_vmacs().await;
         d.refresh_channels().await;
@@ -300,6 +311,14 @@ impl Driver {
                     self.rx_in_window += 1;
                     self.on_packet(pkt);
                 }
+                ev = routes::next_route_event(self.route_monitor.as_mut()),
+                    if self.route_monitor.is_some() => match ev {
+                    Some(ev) => self.on_route_event(ev),
+                    None => {
+                        tracing::error!("the route/rule event stream stopped; deleted routes and rules go unnoticed");
+                        self.route_monitor = None;
+                    }
+                },
                 ev = self.monitor.next() => match ev {
                     Some(ev) => self.on_event(ev).await,
                     None => {

@@ -239,6 +239,7 @@ impl Driver {
             .iter()
             .flat_map(|i| i.spec.vips.iter().map(|v| v.addr))
             .collect::<HashSet<_>>();
+        self.refresh_route_monitor();
         self.setup_vmacs().await;
         self.refresh_channels().await;
         for i in 0..self.insts.len() {

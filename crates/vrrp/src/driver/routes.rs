@@ -7,8 +7,10 @@
 //! requests carry `proto keepalived`, so they only match routes and rules added that way,
 //! and a route left by a process that was killed is removed when the new one releases.
 
-use rk_netlink::{AddOutcome, DelOutcome, RouteSpec};
-use rk_vrrp_proto::StateKind;
+use std::time::Instant;
+
+use rk_netlink::{AddOutcome, DelOutcome, RouteEvent, RouteKey, RouteMonitor, RouteSpec, RuleKey};
+use rk_vrrp_proto::{Input, StateKind};
 
 use super::Driver;
 use crate::spec::{RoutePlan, RulePlan};
@@ -89,6 +91,9 @@ impl Driver {
                         tracing::info!("({name}) removing virtual rules.");
                         said = true;
                     }
+                    if self.route_monitor.is_some() {
+                        self.expected_rule_deletes.push(RuleKey::of(&r.rule));
+                    }
                 }
                 Ok(DelOutcome::NotPresent) => {}
                 Err(e) => {
@@ -115,6 +120,9 @@ impl Driver {
                     if !said {
                         tracing::info!("({name}) removing virtual routes.");
                         said = true;
+                    }
+                    if self.route_monitor.is_some() {
+                        self.expected_route_deletes.push(RouteKey::of(&spec));
                     }
                 }
                 Ok(DelOutcome::NotPresent) => {}
@@ -199,4 +207,118 @@ impl Driver {
 /// The same route on the same interfaces (`no_track` aside).
 fn same_route(a: &RoutePlan, b: &RoutePlan) -> bool {
     a.route == b.route && a.dev == b.dev && a.nexthop_devs == b.nexthop_devs
+}
+
+/// A tracked route: keepalived tracks a route only when it names its interface
+/// (`vrrp_iproute.c`: "cannot track route with no interface specified").
+fn tracked_route(r: &RoutePlan) -> bool {
+    !r.no_track && r.dev.is_some()
+}
+
+/// The next removal event, for the driver's `select!` (only polled while the monitor
+/// runs).
+pub(super) async fn next_route_event(m: Option<&mut RouteMonitor>) -> Option<RouteEvent> {
+    match m {
+        Some(m) => m.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Driver {
+    /// Runs the route/rule removal monitor while some instance tracks a route or rule,
+    /// and only then (a busy router's route changes would otherwise wake this thread).
+    pub(super) fn refresh_route_monitor(&mut self) {
+        let wanted = self.insts.iter().any(|i| {
+            i.spec.routes.iter().any(tracked_route) || i.spec.rules.iter().any(|r| !r.no_track)
+        });
+        match (wanted, self.route_monitor.is_some()) {
+            (true, false) => match RouteMonitor::start() {
+                Ok(m) => self.route_monitor = Some(m),
+                Err(e) => tracing::error!(
+                    "cannot watch routes and rules; one deleted behind our back will go unnoticed: {e}"
+                ),
+            },
+            (false, true) => {
+                self.route_monitor = None;
+                self.expected_route_deletes.clear();
+                self.expected_rule_deletes.clear();
+            }
+            _ => {}
+        }
+    }
+
+    /// keepalived (`netlink_route_filter`, `netlink_rule_filter`): a tracked route or rule
+    /// of a MASTER deleted behind our back makes it leave MASTER as when its VIPs are
+    /// deleted: priority 0, then BACKUP (another router, or we after the down timer, puts
+    /// everything back).
+    pub(super) fn on_route_event(&mut self, ev: RouteEvent) {
+        let now = Instant::now();
+        match ev {
+            RouteEvent::RouteRemoved(k) => {
+                if let Some(p) = self
+                    .expected_route_deletes
+                    .iter()
+                    .position(|e| k.matches(e))
+                {
+                    self.expected_route_deletes.swap_remove(p);
+                    return;
+                }
+                for n in 0..self.insts.len() {
+                    let inst = &self.insts[n];
+                    if inst.vi.state() != StateKind::Master {
+                        continue;
+                    }
+                    let lost = inst
+                        .spec
+                        .routes
+                        .iter()
+                        .filter(|r| tracked_route(r))
+                        .find(|r| {
+                            r.resolve(|d| self.link(d).map(|l| l.index))
+                                .is_ok_and(|s| k.matches(&RouteKey::of(&s)))
+                        });
+                    if let Some(r) = lost {
+                        tracing::warn!(
+                            "({}) virtual route {r} was deleted behind our back; leaving MASTER",
+                            inst.spec.name
+                        );
+                        self.insts[n].vi.handle(now, Input::VipsLost);
+                    }
+                }
+            }
+            RouteEvent::RuleRemoved(k) => {
+                if let Some(p) = self.expected_rule_deletes.iter().position(|e| *e == k) {
+                    self.expected_rule_deletes.swap_remove(p);
+                    return;
+                }
+                for n in 0..self.insts.len() {
+                    let inst = &self.insts[n];
+                    if inst.vi.state() != StateKind::Master {
+                        continue;
+                    }
+                    let lost = inst
+                        .spec
+                        .rules
+                        .iter()
+                        .find(|r| !r.no_track && RuleKey::of(&r.rule) == k);
+                    if let Some(r) = lost {
+                        tracing::warn!(
+                            "({}) virtual rule {} was deleted behind our back; leaving MASTER",
+                            inst.spec.name,
+                            r.rule
+                        );
+                        self.insts[n].vi.handle(now, Input::VipsLost);
+                    }
+                }
+            }
+            RouteEvent::Overrun => {
+                tracing::warn!(
+                    "route/rule events were lost: a virtual route or rule deleted meanwhile goes unnoticed"
+                );
+                // Their events may be among the lost ones.
+                self.expected_route_deletes.clear();
+                self.expected_rule_deletes.clear();
+            }
+        }
+    }
 }
