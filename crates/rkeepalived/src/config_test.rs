@@ -42,6 +42,13 @@ pub fn run(cli: &Cli, log_file: &str) -> ExitCode {
         Ok(loaded) => {
             let c = &loaded.config;
             let _ = write!(out, "{}", loaded.render_warnings());
+            // What the VRRP side refuses at start (an unsupported `virtual_routes` option,
+            // ...) is refused here too, so `-t` answers what starting would.
+            if let Err(e) = rk_vrrp::from_config::plan(c) {
+                let _ = writeln!(out, "error: {e}");
+                let _ = writeln!(out, "{}: configuration refused", path.display());
+                return ExitCode::from(EXIT_CONFIG_REFUSED);
+            }
             let _ = writeln!(
                 out,
                 "{}: configuration is valid ({} vrrp_instance, {} virtual_server, {} real_server; {} warning{})",

@@ -143,3 +143,40 @@ fn signum_and_version() {
     let out = rkeepalived(&["-v"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("rkeepalived "));
 }
+
+/// What starting would refuse is refused by `-t` too: a `virtual_routes` option the
+/// kernel would not get (here `mtu`) is named with its instance and line.
+#[test]
+fn unsupported_route_option_is_refused_by_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = |route: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    \
+             virtual_ipaddress {{\n        10.0.0.100/24\n    }}\n    virtual_routes {{\n        {route}\n    }}\n}}\n"
+        )
+    };
+    let good = write(
+        &dir,
+        "good.conf",
+        &conf("10.1.0.0/16 via 10.0.0.254 table 100"),
+    );
+    let out = rkeepalived(&["-t", "-f", &good]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = write(
+        &dir,
+        "bad.conf",
+        &conf("10.1.0.0/16 via 10.0.0.254 mtu 1400"),
+    );
+    let out = rkeepalived(&["-t", "-f", &bad]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("vrrp_instance VI_1: virtual_routes line 9 (10.1.0.0/16): option 'mtu 1400' is not supported by rkeepalived"),
+        "{err}"
+    );
+}

@@ -82,7 +82,15 @@ pub fn plan_with_names(
             .find(|sg| sg.instances.contains(&vi.name));
         spec.tracked = track::tracked(cfg, vi, group, &mut registry, &mut warnings);
         for r in &vi.virtual_routes {
-            spec.routes.push(routes::route(vi, r, names)?);
+            let plan = routes::route(vi, r, names)?;
+            // keepalived: "cannot track route with no interface specified, not tracking".
+            if !plan.no_track && plan.dev.is_none() && !plan.route.kind.is_reject() {
+                warnings.push(format!(
+                    "vrrp_instance {}: virtual route {plan} has no dev, so its deletion behind our back is not tracked (as keepalived)",
+                    vi.name
+                ));
+            }
+            spec.routes.push(plan);
         }
         for r in &vi.virtual_rules {
             spec.rules

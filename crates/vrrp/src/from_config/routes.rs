@@ -7,6 +7,7 @@
 //! name through `/etc/iproute2` ([`RtNames`]).
 
 use rk_config::model::{Family as CfgFamily, IpPrefix, Route, RouteOption, Rule, VrrpInstance};
+use rk_netlink::route::RTPROT_KEEPALIVED;
 use rk_netlink::{
     AddMode, IpFamily, NexthopSpec, Prefix, Range, RouteSpec, RouteType, RuleAction, RuleSpec,
     Scope,
@@ -173,6 +174,13 @@ pub(super) fn route(
     }
     if let (Some(a), true) = (s.src, s.src.is_some_and(|a| IpFamily::of(&a) != fam)) {
         return Err(refuse(format!("src {a} is not of the route's family")));
+    }
+    if !r.no_track && s.protocol != RTPROT_KEEPALIVED {
+        // keepalived silently resets it to `keepalived`, which tracking needs.
+        return Err(refuse(format!(
+            "protocol {} on a tracked route (keepalived would change it to keepalived); add no_track to keep it",
+            s.protocol
+        )));
     }
     Ok(RoutePlan {
         route: s,
@@ -370,6 +378,12 @@ pub(super) fn rule(
             vi.name,
             what()
         ));
+    }
+    if !r.no_track && s.protocol != RTPROT_KEEPALIVED {
+        return Err(refuse(format!(
+            "protocol {} on a tracked rule (keepalived would change it to keepalived); add no_track to keep it",
+            s.protocol
+        )));
     }
     Ok(RulePlan {
         rule: s,

@@ -59,7 +59,7 @@ fn refused(routes: &str, rules: &str) -> String {
 fn routes_with_table_names_gateways_and_types() {
     let (s, w) = map(
         "        10.1.0.0/16 via 10.0.0.254 dev eth0 table isp1 metric 5 src 10.0.0.100
-        default via 10.0.0.1 table 200 proto static
+        default via 10.0.0.1 table 200 proto static no_track
         blackhole 192.0.2.0/24 table main
         2001:db8::/32 dev eth1 table 1000 scope link onlink
         10.2.0.0/16 dev eth0 tos 0x10 append",
@@ -111,6 +111,22 @@ fn routes_with_table_names_gateways_and_types() {
             ("eth0", TrackWeight::new(0, false)),
             ("eth1", TrackWeight::new(0, false))
         ]
+    );
+}
+
+#[test]
+fn a_route_without_dev_is_not_tracked_and_says_so() {
+    let (s, w) = map(
+        "        10.1.0.0/16 via 10.0.0.254
+        10.2.0.0/16 via 10.0.0.254 no_track
+        blackhole 10.3.0.0/16",
+        "",
+    );
+    assert_eq!(s.routes.len(), 3);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("virtual route 10.1.0.0/16 via 10.0.0.254 has no dev"),
+        "{w:?}"
     );
 }
 
@@ -168,6 +184,21 @@ fn unsupported_route_options_refuse_the_configuration() {
     assert!(e.contains("unknown routing table 'nosuch'"), "{e}");
     let e = refused("        10.1.0.0/16 via 10.0.0.254 proto nosuch", "");
     assert!(e.contains("unknown protocol 'nosuch'"), "{e}");
+    let e = refused("        10.1.0.0/16 dev eth0 proto static", "");
+    assert!(e.contains("protocol 4 on a tracked route"), "{e}");
+    let e = refused(
+        "",
+        "        from 10.0.0.0/24 table 100 priority 5 protocol static",
+    );
+    assert!(e.contains("protocol 4 on a tracked rule"), "{e}");
+    let (s, _) = map(
+        "        10.1.0.0/16 dev eth0 proto static no_track",
+        "        from 10.0.0.0/24 table 100 priority 5 protocol static no_track",
+    );
+    assert_eq!(
+        (s.routes[0].route.protocol, s.rules[0].rule.protocol),
+        (4, 4)
+    );
     let e = refused("        blackhole 10.1.0.0/16 via 10.0.0.254", "");
     assert!(e.contains("takes no gateway"), "{e}");
     let e = refused("        10.1.0.0/16 dev eth0 tos high", "");
