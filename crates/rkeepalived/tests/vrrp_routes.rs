@@ -352,3 +352,101 @@ fn a_refused_route_is_logged_and_the_rest_still_goes_in() {
     );
     assert!(na.ns.has_addr("eth0", "10.88.0.100"), "{}", a.log());
 }
+
+/// `static_ipaddress`, `static_routes`, `static_rules`: installed at start on a node whose
+/// instance stays BACKUP, a tracked static route deleted behind our back is put back, a
+/// reload removes the one no longer configured and adds the new one, and a stop removes
+/// them all.
+#[test]
+fn statics_are_installed_whatever_the_state_and_removed_at_stop() {
+    if skip_requested() {
+        return;
+    }
+    let (mut lab, _lan, mut nodes) = lan(
+        "vstatics",
+        &[
+            ("a", &["10.88.0.1/24", "fd00:88::1/64"]),
+            ("b", &["10.88.0.2/24", "fd00:88::2/64"]),
+        ],
+    );
+    let nb = nodes.pop().unwrap();
+    let na = nodes.pop().unwrap();
+    let statics = |routes: &str| {
+        format!(
+            "static_ipaddress {{\n    192.168.77.2/24 dev eth0\n}}\n\
+             static_routes {{{routes}\n}}\n\
+             static_rules {{\n    from 192.168.77.0/24 table 100 priority 900\n}}\n"
+        )
+    };
+    let first = "\n    10.77.0.0/16 via 10.88.0.254 dev eth0 table 100\n    10.78.0.0/16 via 10.88.0.254 dev eth0 table 101";
+    let ca = lab.write_file("a.conf", &conf(200, "", "")).unwrap();
+    let cb = lab
+        .write_file(
+            "b.conf",
+            &format!("{}{}", statics(first), conf(100, "", "")),
+        )
+        .unwrap();
+    let a = rk(&mut lab, &na, &ca, "a");
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
+    let mut b = rk(&mut lab, &nb, &cb, "b");
+    expect_log(&b, "(VI_1) Entering BACKUP STATE", 1, WAIT, &[&a, &b]);
+    let want = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    expect_tables("b (BACKUP) has its statics", &na, &nb, &[&a, &b], || {
+        our_routes(&nb)
+            == want(&[
+                "100 10.77.0.0/16 via 10.88.0.254",
+                "101 10.78.0.0/16 via 10.88.0.254",
+            ])
+            && our_rules(&nb) == vec![900]
+            && nb.ns.has_addr("eth0", "192.168.77.2")
+    });
+    assert!(
+        holds_none(&na),
+        "{}",
+        state("a has none", &na, &nb, &[&a, &b])
+    );
+
+    // Deleted behind our back: put back.
+    nb.ns
+        .cmd(&["ip", "route", "del", "10.77.0.0/16", "table", "100"])
+        .unwrap();
+    expect_log(
+        &b,
+        "Restoring deleted static route 10.77.0.0/16 via 10.88.0.254 table 100 dev eth0",
+        1,
+        WAIT,
+        &[&a, &b],
+    );
+    expect_tables("the static route is back", &na, &nb, &[&a, &b], || {
+        our_routes(&nb).contains(&"100 10.77.0.0/16 via 10.88.0.254".to_string())
+    });
+
+    // A reload: 10.78/16 goes, 10.79/16 comes.
+    let second = "\n    10.77.0.0/16 via 10.88.0.254 dev eth0 table 100\n    10.79.0.0/16 via 10.88.0.254 dev eth0 table 101";
+    std::fs::write(&cb, format!("{}{}", statics(second), conf(100, "", ""))).unwrap();
+    b.signal(Signal::SIGHUP).unwrap();
+    expect_tables(
+        "the reload applied the statics' difference",
+        &na,
+        &nb,
+        &[&a, &b],
+        || {
+            our_routes(&nb)
+                == want(&[
+                    "100 10.77.0.0/16 via 10.88.0.254",
+                    "101 10.79.0.0/16 via 10.88.0.254",
+                ])
+        },
+    );
+    assert_eq!(b.count("Restoring deleted static route"), 1, "{}", b.log());
+
+    // Stop: all gone.
+    b.signal(Signal::SIGTERM).unwrap();
+    assert_eq!(b.wait_exit(WAIT).unwrap(), Some(0), "{}", b.log());
+    assert!(
+        holds_none(&nb),
+        "{}",
+        state("b stopped", &na, &nb, &[&a, &b])
+    );
+    assert!(!nb.ns.has_addr("eth0", "192.168.77.2"), "{}", b.log());
+}

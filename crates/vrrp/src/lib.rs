@@ -10,7 +10,9 @@
 //! `vrrp_track_process`), handed in through [`Trackers`], turned into priority and faults.
 //!
 //! **Owns:** the VRRP sockets, the VIPs and VMACs of the configured instances, their
-//! `virtual_routes` and `virtual_rules`, and the VRRP thread. **Never does:** parse configuration text (it takes
+//! `virtual_routes` and `virtual_rules`, the `static_ipaddress`/`static_routes`/
+//! `static_rules` (installed at start, removed at stop, see [`StaticPlan`]), and the VRRP
+//! thread. **Never does:** parse configuration text (it takes
 //! [`rk_config::model`] through [`from_config`]), run scripts of any kind (tracking or
 //! notify: the daemon runs them on another thread and reports results), touch IPVS, or
 //! decide protocol behaviour — that is all in `rk-vrrp-proto`.
@@ -118,6 +120,7 @@ pub use driver::ReloadReport;
 pub use error::Error;
 pub use handle::{DEFAULT_RT_PRIORITY, Options, Trackers, Vrrp, start};
 pub use spec::{
-    InstanceSpec, Plan, TrackSource, Tracked, TrackerKind, TrackerSpec, VipSpec, VmacPlan,
+    InstanceSpec, Plan, StaticPlan, TrackSource, Tracked, TrackerKind, TrackerSpec, VipSpec,
+    VmacPlan,
 };
 pub use status::{InstanceStats, InstanceStatus, Status, VrrpEvent};

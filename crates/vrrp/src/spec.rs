@@ -13,6 +13,8 @@ use rk_vrrp_proto::{InstanceConfig, TrackWeight, TrackerState};
 pub struct Plan {
     /// The instances, in configuration order.
     pub instances: Vec<InstanceSpec>,
+    /// `static_ipaddress`, `static_routes`, `static_rules`.
+    pub statics: StaticPlan,
     /// Sync groups: indexes into `instances`.
     pub sync_groups: Vec<SyncGroupSpec>,
     /// Trackers run outside the VRRP thread (`vrrp_script`, `track_file`,
@@ -258,4 +260,24 @@ pub struct RulePlan {
     pub rule: RuleSpec,
     /// `no_track`: its removal behind our back does not make us leave MASTER.
     pub no_track: bool,
+}
+
+/// `static_ipaddress`, `static_routes`, `static_rules`: installed at start whatever the
+/// instances' states, removed at stop (keepalived's `vrrp_daemon.c`); a reload removes
+/// those no longer configured and installs the new ones.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct StaticPlan {
+    /// Addresses, with our `IFA_PROTO` marker.
+    pub addresses: Vec<VipSpec>,
+    /// Routes.
+    pub routes: Vec<RoutePlan>,
+    /// Rules.
+    pub rules: Vec<RulePlan>,
+}
+
+impl StaticPlan {
+    /// Nothing to install.
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && self.routes.is_empty() && self.rules.is_empty()
+    }
 }

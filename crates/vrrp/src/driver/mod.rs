@@ -9,6 +9,7 @@ mod net;
 mod reload;
 mod routes;
 mod rx;
+mod statics;
 mod sync;
 
 pub use reload::ReloadReport;
@@ -24,7 +25,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::Options;
 use crate::error::{Error, io_err};
 use crate::sockets::{Channel, ChannelKey, FrameSender, RxPacket};
-use crate::spec::{InstanceSpec, Plan, SyncGroupSpec, TrackerSpec};
+use crate::spec::{InstanceSpec, Plan, StaticPlan, SyncGroupSpec, TrackerSpec};
 use crate::status::{InstanceStats, InstanceStatus, Status, VrrpEvent, decode_map};
 use crate::timer::Deadline;
 
@@ -112,6 +113,8 @@ pub(crate) struct Driver {
     /// Every address of the namespace.
     pub addrs: Vec<Address>,
     pub insts: Vec<Inst>,
+    /// `static_ipaddress`, `static_routes`, `static_rules`.
+    pub statics: StaticPlan,
     pub sync_groups: Vec<SyncGroupSpec>,
     /// Each sync group's state as last reported (`None`: not started).
     pub group_states: Vec<Option<StateKind>>,
@@ -205,6 +208,7 @@ impl Driver {
             links: HashMap::new(),
             addrs: Vec::new(),
             insts,
+            statics: plan.statics,
             sync_groups: plan.sync_groups,
             group_states,
             tracker_specs: plan.trackers,
@@ -234,6 +238,7 @@ impl Driver {
         d.setup_vmacs().await;
         d.refresh_channels().await;
         d.remove_stale_addresses().await;
+        d.install_statics().await;
         d.mark_resumable();
         let now = Instant::now();
         for i in 0..d.insts.len() {
@@ -313,7 +318,7 @@ impl Driver {
                 }
                 ev = routes::next_route_event(self.route_monitor.as_mut()),
                     if self.route_monitor.is_some() => match ev {
-                    Some(ev) => self.on_route_event(ev),
+                    Some(ev) => self.on_route_event(ev).await,
                     None => {
                         tracing::error!("the route/rule event stream stopped; deleted routes and rules go unnoticed");
                         self.route_monitor = None;
@@ -343,6 +348,8 @@ impl Driver {
             inst.vi.handle(now, Input::Shutdown);
         }
         self.run_actions().await;
+        let statics = std::mem::take(&mut self.statics);
+        self.remove_statics(&statics).await;
         for i in 0..self.insts.len() {
             if let Some(v) = self.insts[i].vmac.take()
                 && let Err(e) = self.nl.remove_vmac(v).await

@@ -176,6 +176,7 @@ impl Driver {
                 a.proto == Some(ADDR_PROTO)
                     && devs.contains(&a.ifindex)
                     && !self.all_vips.contains(&a.addr)
+                    && !self.statics.addresses.iter().any(|s| s.addr == a.addr)
             })
             .cloned()
             .collect();

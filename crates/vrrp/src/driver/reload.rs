@@ -214,6 +214,7 @@ impl Driver {
                     .unwrap_or(t.initial)
             })
             .collect();
+        let old_statics = std::mem::replace(&mut self.statics, plan.statics);
         self.garp_interval = plan.garp_interval;
         self.gna_interval = plan.gna_interval;
         self.log_unknown_vrids = plan.log_unknown_vrids;
@@ -223,6 +224,9 @@ impl Driver {
         self.run_actions().await;
         for (i, old_routes, old_rules) in route_changes {
             self.reload_routes(i, &old_routes, &old_rules).await;
+        }
+        if old_statics != self.statics {
+            self.reload_statics(old_statics).await;
         }
         for (inst, n) in self.insts.iter_mut().zip(&vip_counts) {
             inst.spec.vips.truncate(*n);

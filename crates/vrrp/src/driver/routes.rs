@@ -82,7 +82,9 @@ impl Driver {
         let name = self.insts[i].spec.name.clone();
         let mut said = false;
         for r in rules {
-            if self.held_elsewhere(i, |s| s.rules.iter().any(|o| o.rule == r.rule)) {
+            if self.held_elsewhere(i, |s| s.rules.iter().any(|o| o.rule == r.rule))
+                || self.statics.rules.iter().any(|o| o.rule == r.rule)
+            {
                 continue;
             }
             match self.nl.del_rule(&r.rule).await {
@@ -108,7 +110,9 @@ impl Driver {
         let name = self.insts[i].spec.name.clone();
         let mut said = false;
         for r in routes {
-            if self.held_elsewhere(i, |s| s.routes.iter().any(|o| same_route(o, r))) {
+            if self.held_elsewhere(i, |s| s.routes.iter().any(|o| same_route(o, r)))
+                || self.statics.routes.iter().any(|o| same_route(o, r))
+            {
                 continue;
             }
             // An interface that is gone took its routes with it.
@@ -135,7 +139,8 @@ impl Driver {
     }
 
     /// Whether another instance that holds its addresses (MASTER or resumed) has this
-    /// route or rule too: releasing ours must not take theirs.
+    /// route or rule too (checked with `static_routes`/`static_rules` by the callers):
+    /// releasing ours must not take theirs.
     fn held_elsewhere(&self, i: usize, has: impl Fn(&crate::spec::InstanceSpec) -> bool) -> bool {
         self.insts.iter().enumerate().any(|(j, o)| {
             j != i && (o.vi.state() == StateKind::Master || o.vi.is_holding()) && has(&o.spec)
@@ -230,7 +235,8 @@ impl Driver {
     pub(super) fn refresh_route_monitor(&mut self) {
         let wanted = self.insts.iter().any(|i| {
             i.spec.routes.iter().any(tracked_route) || i.spec.rules.iter().any(|r| !r.no_track)
-        });
+        }) || self.statics.routes.iter().any(tracked_route)
+            || self.statics.rules.iter().any(|r| !r.no_track);
         match (wanted, self.route_monitor.is_some()) {
             (true, false) => match RouteMonitor::start() {
                 Ok(m) => self.route_monitor = Some(m),
@@ -251,7 +257,7 @@ impl Driver {
     /// of a MASTER deleted behind our back makes it leave MASTER as when its VIPs are
     /// deleted: priority 0, then BACKUP (another router, or we after the down timer, puts
     /// everything back).
-    pub(super) fn on_route_event(&mut self, ev: RouteEvent) {
+    pub(super) async fn on_route_event(&mut self, ev: RouteEvent) {
         let now = Instant::now();
         match ev {
             RouteEvent::RouteRemoved(k) => {
@@ -285,6 +291,19 @@ impl Driver {
                         self.insts[n].vi.handle(now, Input::VipsLost);
                     }
                 }
+                let lost = self
+                    .statics
+                    .routes
+                    .iter()
+                    .filter(|r| tracked_route(r))
+                    .find(|r| {
+                        r.resolve(|d| self.link(d).map(|l| l.index))
+                            .is_ok_and(|s| k.matches(&RouteKey::of(&s)))
+                    });
+                if let Some(r) = lost.cloned() {
+                    tracing::info!("Restoring deleted static route {r}");
+                    self.add_static_route(&r).await;
+                }
             }
             RouteEvent::RuleRemoved(k) => {
                 if let Some(p) = self.expected_rule_deletes.iter().position(|e| *e == k) {
@@ -309,6 +328,15 @@ impl Driver {
                         );
                         self.insts[n].vi.handle(now, Input::VipsLost);
                     }
+                }
+                let lost = self
+                    .statics
+                    .rules
+                    .iter()
+                    .find(|r| !r.no_track && RuleKey::of(&r.rule) == k);
+                if let Some(r) = lost.cloned() {
+                    tracing::info!("Restoring deleted static rule {}", r.rule);
+                    self.add_static_rule(&r).await;
                 }
             }
             RouteEvent::Overrun => {

@@ -33,7 +33,9 @@ use rk_vrrp_proto::{
 };
 use thiserror::Error;
 
-use crate::spec::{InstanceSpec, Plan, SyncGroupSpec, TrackSource, Tracked, VipSpec, VmacPlan};
+use crate::spec::{
+    InstanceSpec, Plan, StaticPlan, SyncGroupSpec, TrackSource, Tracked, VipSpec, VmacPlan,
+};
 
 /// A configuration the driver cannot run.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -44,6 +46,13 @@ pub enum FromConfigError {
         /// The instance.
         instance: String,
         /// What is wrong.
+        reason: String,
+    },
+    /// A `static_ipaddress`, `static_routes` or `static_rules` entry the driver cannot
+    /// install as written.
+    #[error("{reason}")]
+    Static {
+        /// What is wrong, with the block and line.
         reason: String,
     },
     /// The state machine refuses the mapped configuration.
@@ -82,7 +91,7 @@ pub fn plan_with_names(
             .find(|sg| sg.instances.contains(&vi.name));
         spec.tracked = track::tracked(cfg, vi, group, &mut registry, &mut warnings);
         for r in &vi.virtual_routes {
-            let plan = routes::route(vi, r, names)?;
+            let plan = routes::route(routes::Owner::Instance(&vi.name), r, names)?;
             // keepalived: "cannot track route with no interface specified, not tracking".
             if !plan.no_track && plan.dev.is_none() && !plan.route.kind.is_reject() {
                 warnings.push(format!(
@@ -93,8 +102,13 @@ pub fn plan_with_names(
             spec.routes.push(plan);
         }
         for r in &vi.virtual_rules {
-            spec.rules
-                .push(routes::rule(vi, r, names, &mut auto_pref, &mut warnings)?);
+            spec.rules.push(routes::rule(
+                routes::Owner::Instance(&vi.name),
+                r,
+                names,
+                &mut auto_pref,
+                &mut warnings,
+            )?);
         }
         track_route_interfaces(&mut spec);
         instances.push(spec);
@@ -129,12 +143,7 @@ pub fn plan_with_names(
             members,
         });
     }
-    if !cfg.static_ipaddress.is_empty()
-        || !cfg.static_routes.is_empty()
-        || !cfg.static_rules.is_empty()
-    {
-        warnings.push("static_ipaddress/static_routes/static_rules are not supported yet".into());
-    }
+    let statics = statics(cfg, names, &mut auto_pref, &mut warnings)?;
     // Link state comes from rtnetlink events only: no MII/ethtool polling, no delays.
     if !cfg.linkbeat_interfaces.is_empty() {
         warnings.push(
@@ -163,6 +172,7 @@ pub fn plan_with_names(
     Ok((
         Plan {
             instances,
+            statics,
             sync_groups,
             trackers: registry.trackers,
             garp_interval: g.garp.interval,
@@ -249,6 +259,65 @@ pub fn instance_spec(
         routes: Vec::new(),
         rules: Vec::new(),
     })
+}
+
+/// `static_ipaddress`, `static_routes`, `static_rules`: mapped as an instance's
+/// addresses, routes and rules; an address without `dev` goes on `default_interface`.
+fn statics(
+    cfg: &Config,
+    names: &RtNames,
+    auto_pref: &mut routes::AutoPreference,
+    warnings: &mut Vec<String>,
+) -> Result<StaticPlan, FromConfigError> {
+    let mut out = StaticPlan::default();
+    for a in &cfg.static_ipaddress {
+        let dev = a
+            .dev
+            .clone()
+            .unwrap_or_else(|| cfg.global.default_interface.clone());
+        let mut spec = address_spec(a, dev).map_err(|reason| FromConfigError::Static {
+            reason: format!(
+                "static_ipaddress line {} ({}): {reason}",
+                a.span.line,
+                a.addr()
+            ),
+        })?;
+        // keepalived's VIP-only defaults (no DAD, a deprecated /128) do not apply: a
+        // static address is an ordinary address of the host.
+        spec.flags = address_flags(a);
+        spec.preferred_lft = match a.preferred_lft {
+            Some(Lifetime::Seconds(s)) if a.addr().is_ipv6() => Some(s),
+            _ => None,
+        };
+        if a.track_group.is_some() {
+            warnings.push(format!(
+                "static_ipaddress line {}: track_group is not supported yet, ignored",
+                a.span.line
+            ));
+        }
+        out.addresses.push(spec);
+    }
+    for r in &cfg.static_routes {
+        let plan = routes::route(routes::Owner::Static, r, names)?;
+        if r.track_group.is_some() {
+            warnings.push(format!(
+                "static_routes line {}: track_group is not supported yet, ignored",
+                r.span.line
+            ));
+        }
+        out.routes.push(plan);
+    }
+    for r in &cfg.static_rules {
+        let plan = routes::rule(routes::Owner::Static, r, names, auto_pref, warnings)?;
+        if r.track_group.is_some() {
+            warnings.push(format!(
+                "static_rules line {}: track_group is not supported yet, ignored",
+                r.span.line
+            ));
+        }
+        out.rules.push(plan);
+    }
+    Ok(out)
 }
 
 /// keepalived (`vrrp_complete_instance`): the `dev` of a tracked route and the `iif` /
@@ -385,6 +454,11 @@ fn vip_spec(
     a: &VirtualAddress,
     dev: String,
 ) -> Result<VipSpec, FromConfigError> {
+    address_spec(a, dev).map_err(|reason| bad(vi, reason))
+}
+
+/// An address of `virtual_ipaddress` or `static_ipaddress`, with keepalived's defaults.
+fn address_spec(a: &VirtualAddress, dev: String) -> Result<VipSpec, String> {
     let addr = a.addr();
     let len = a.prefix.len;
     let broadcast = match (a.broadcast, addr) {
@@ -401,18 +475,9 @@ fn vip_spec(
     };
     let scope = match &a.scope {
         None => Scope::Global,
-        Some(s) => Scope::parse(s).ok_or_else(|| bad(vi, format!("unknown scope {s}")))?,
+        Some(s) => Scope::parse(s).ok_or_else(|| format!("unknown scope {s}"))?,
     };
-    let flags = [
-        (a.nodad, IFA_F_NODAD),
-        (a.home, IFA_F_HOMEADDRESS),
-        (a.mngtmpaddr, IFA_F_MANAGETEMPADDR),
-        (a.noprefixroute, IFA_F_NOPREFIXROUTE),
-        (a.autojoin, IFA_F_MCAUTOJOIN),
-    ]
-    .iter()
-    .filter(|(on, _)| *on)
-    .fold(0, |acc, (_, f)| acc | f)
+    let flags = address_flags(a)
         // keepalived adds IPv6 VIPs without duplicate address detection: the old master
         // may still hold the address (it crashed), and DAD would then leave ours tentative
         // and unusable instead of taking over.
@@ -438,6 +503,20 @@ fn vip_spec(
         preferred_lft,
         no_track: a.no_track,
     })
+}
+
+/// The `IFA_F_*` flags written on an address line.
+fn address_flags(a: &VirtualAddress) -> u32 {
+    [
+        (a.nodad, IFA_F_NODAD),
+        (a.home, IFA_F_HOMEADDRESS),
+        (a.mngtmpaddr, IFA_F_MANAGETEMPADDR),
+        (a.noprefixroute, IFA_F_NOPREFIXROUTE),
+        (a.autojoin, IFA_F_MCAUTOJOIN),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .fold(0, |acc, (_, f)| acc | f)
 }
 
 fn host_mask(len: u8) -> u32 {

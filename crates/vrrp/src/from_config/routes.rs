@@ -6,15 +6,15 @@
 //! means something else than what was written. Tables and protocols are resolved by
 //! name through `/etc/iproute2` ([`RtNames`]).
 
-use rk_config::model::{Family as CfgFamily, IpPrefix, Route, RouteOption, Rule, VrrpInstance};
+use rk_config::model::{Family as CfgFamily, IpPrefix, Route, RouteOption, Rule};
 use rk_netlink::route::RTPROT_KEEPALIVED;
 use rk_netlink::{
     AddMode, IpFamily, NexthopSpec, Prefix, Range, RouteSpec, RouteType, RuleAction, RuleSpec,
     Scope,
 };
 
+use super::FromConfigError;
 use super::names::{RtNames, parse_number};
-use super::{FromConfigError, bad};
 use crate::spec::{RoutePlan, RulePlan};
 
 /// keepalived's automatic rule preferences: a rule without `priority` gets the next one
@@ -61,20 +61,57 @@ fn prefix(p: IpPrefix) -> Prefix {
     }
 }
 
+/// Whose routes and rules these are: an instance's `virtual_*` or the global `static_*`.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Owner<'a> {
+    /// `vrrp_instance NAME`.
+    Instance(&'a str),
+    /// `static_routes` / `static_rules`.
+    Static,
+}
+
+impl Owner<'_> {
+    fn block(self, routes: bool) -> &'static str {
+        match (self, routes) {
+            (Owner::Instance(_), true) => "virtual_routes",
+            (Owner::Instance(_), false) => "virtual_rules",
+            (Owner::Static, true) => "static_routes",
+            (Owner::Static, false) => "static_rules",
+        }
+    }
+
+    fn error(self, reason: String) -> FromConfigError {
+        match self {
+            Owner::Instance(name) => FromConfigError::Instance {
+                instance: name.to_string(),
+                reason,
+            },
+            Owner::Static => FromConfigError::Static { reason },
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Owner::Instance(name) => format!("vrrp_instance {name}: "),
+            Owner::Static => String::new(),
+        }
+    }
+}
+
 /// "virtual_routes line 12 (10.1.0.0/16)" for error messages.
-fn route_name(r: &Route) -> String {
+fn route_name(owner: Owner<'_>, r: &Route) -> String {
     let dst = r.dst.map_or_else(
         || "default".to_string(),
         |d| format!("{}/{}", d.addr, d.len),
     );
-    format!("virtual_routes line {} ({dst})", r.span.line)
+    format!("{} line {} ({dst})", owner.block(true), r.span.line)
 }
 
-fn rule_name(r: &Rule) -> String {
+fn rule_name(owner: Owner<'_>, r: &Rule) -> String {
     let from = r
         .from
         .map_or_else(|| "all".to_string(), |d| format!("{}/{}", d.addr, d.len));
-    format!("virtual_rules line {} (from {from})", r.span.line)
+    format!("{} line {} (from {from})", owner.block(false), r.span.line)
 }
 
 fn option_text(o: &RouteOption) -> String {
@@ -87,12 +124,12 @@ fn option_text(o: &RouteOption) -> String {
 
 /// Maps one `virtual_routes` entry.
 pub(super) fn route(
-    vi: &VrrpInstance,
+    owner: Owner<'_>,
     r: &Route,
     names: &RtNames,
 ) -> Result<RoutePlan, FromConfigError> {
-    let what = || route_name(r);
-    let refuse = |why: String| bad(vi, format!("{}: {why}", what()));
+    let what = || route_name(owner, r);
+    let refuse = |why: String| owner.error(format!("{}: {why}", what()));
     let fam = family(r.family);
     let mut s = RouteSpec::new(fam, r.dst.map(prefix));
     if let Some(t) = &r.route_type {
@@ -193,14 +230,14 @@ pub(super) fn route(
 /// Maps one `virtual_rules` entry; `warnings` gets keepalived's note for a rule without
 /// a preference.
 pub(super) fn rule(
-    vi: &VrrpInstance,
+    owner: Owner<'_>,
     r: &Rule,
     names: &RtNames,
     auto: &mut AutoPreference,
     warnings: &mut Vec<String>,
 ) -> Result<RulePlan, FromConfigError> {
-    let what = || rule_name(r);
-    let refuse = |why: String| bad(vi, format!("{}: {why}", what()));
+    let what = || rule_name(owner, r);
+    let refuse = |why: String| owner.error(format!("{}: {why}", what()));
     let fam = family(r.family);
     let mut action = None;
     let mut set_action = |a: RuleAction| -> Result<(), FromConfigError> {
@@ -374,8 +411,8 @@ pub(super) fn rule(
         let p = auto.next(fam);
         s.priority = Some(p);
         warnings.push(format!(
-            "vrrp_instance {}: {} has no preference; using {p}, as keepalived does (set one to choose the order)",
-            vi.name,
+            "{}{} has no preference; using {p}, as keepalived does (set one to choose the order)",
+            owner.label(),
             what()
         ));
     }

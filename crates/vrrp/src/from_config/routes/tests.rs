@@ -326,3 +326,69 @@ fn no_warning_says_routes_are_ignored() {
     );
     assert!(!w.iter().any(|w| w.contains("not supported")), "{w:?}");
 }
+
+fn try_statics(text: &str) -> Result<(crate::spec::StaticPlan, Vec<String>), FromConfigError> {
+    let cfg = match load_str("test.conf", text, &LoadOptions::for_tests()) {
+        Ok(l) => l.config,
+        Err(e) => panic!("{}", e.render()),
+    };
+    let (p, w) = plan_with_names(&cfg, &names())?;
+    Ok((p.statics, w))
+}
+
+#[test]
+fn statics_are_mapped_like_an_instance_s() {
+    let (s, w) = try_statics(
+        "global_defs {
+    default_interface eth7
+}
+static_ipaddress {
+    192.168.50.1/24
+    192.168.51.1/24 dev eth1 scope link
+    fd50::1/64 dev eth1
+}
+static_routes {
+    10.50.0.0/16 via 192.168.50.254 dev eth7 table isp1
+}
+static_rules {
+    from 192.168.50.0/24 table isp1 priority 50
+    from 192.168.51.0/24 table isp2
+}
+",
+    )
+    .expect("maps");
+    assert_eq!(s.addresses.len(), 3);
+    assert_eq!(s.addresses[0].dev, "eth7", "default_interface");
+    assert_eq!(s.addresses[1].dev, "eth1");
+    assert_eq!(s.addresses[1].scope, Scope::Link);
+    // A static IPv6 address is an ordinary one: DAD on, preferred forever.
+    assert_eq!(s.addresses[2].flags, 0);
+    assert_eq!(s.addresses[2].preferred_lft, None);
+    assert_eq!(s.routes[0].route.table, 100);
+    assert_eq!(s.routes[0].dev.as_deref(), Some("eth7"));
+    assert_eq!(s.rules[0].rule.action, RuleAction::Table(100));
+    assert_eq!(s.rules[1].rule.priority, Some(16384));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("static_rules line 14 (from 192.168.51.0/24) has no preference"),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn bad_statics_refuse_the_configuration_naming_the_block() {
+    let e = try_statics("static_routes {\n    10.50.0.0/16 via 10.0.0.1 mtu 1400\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "static_routes line 2 (10.50.0.0/16): option 'mtu 1400' is not supported by rkeepalived"
+    );
+    let e = try_statics("static_rules {\n    from 10.0.0.0/8 priority 3\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("static_rules line 2 (from 10.0.0.0/8): no action"),
+        "{e}"
+    );
+}
