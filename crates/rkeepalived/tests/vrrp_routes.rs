@@ -450,3 +450,54 @@ fn statics_are_installed_whatever_the_state_and_removed_at_stop() {
     );
     assert!(!nb.ns.has_addr("eth0", "192.168.77.2"), "{}", b.log());
 }
+
+/// kill -9 of the master: the backup takes the routes and rules over; the killed node's
+/// kernel still has its own (nobody removed them). When it starts again it resumes with
+/// its VIPs, hears the new master, releases everything (the leftovers included), then
+/// preempts with its higher priority and puts them back while the other releases.
+#[test]
+fn a_killed_master_s_leftovers_are_released_when_it_comes_back() {
+    if skip_requested() {
+        return;
+    }
+    let (mut lab, _lan, mut nodes) = lan(
+        "vroutekill",
+        &[
+            ("a", &["10.88.0.1/24", "fd00:88::1/64"]),
+            ("b", &["10.88.0.2/24", "fd00:88::2/64"]),
+        ],
+    );
+    let nb = nodes.pop().unwrap();
+    let na = nodes.pop().unwrap();
+    let ca = lab.write_file("a.conf", &conf(200, ROUTES, RULES)).unwrap();
+    let cb = lab.write_file("b.conf", &conf(100, ROUTES, RULES)).unwrap();
+    let mut a = rk(&mut lab, &na, &ca, "a");
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
+    let b = rk(&mut lab, &nb, &cb, "b");
+    expect_log(&b, "(VI_1) Entering BACKUP STATE", 1, WAIT, &[&a, &b]);
+    expect_tables("a holds them", &na, &nb, &[&a, &b], || {
+        holds_all(&na) && holds_none(&nb)
+    });
+
+    a.kill();
+    expect_log(&b, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a, &b]);
+    expect_tables(
+        "b took them over; a's kernel keeps its own",
+        &na,
+        &nb,
+        &[&a, &b],
+        || holds_all(&nb) && holds_all(&na),
+    );
+
+    let a = rk(&mut lab, &na, &ca, "a2");
+    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a, &b]);
+    expect_log(&b, "(VI_1) Entering BACKUP STATE", 2, WAIT, &[&a, &b]);
+    expect_tables("a is master again, b released", &na, &nb, &[&a, &b], || {
+        holds_all(&na) && holds_none(&nb)
+    });
+    assert!(
+        a.log().contains("(VI_1) removing virtual routes."),
+        "the leftovers were released before a took over again\n{}",
+        a.log()
+    );
+}
