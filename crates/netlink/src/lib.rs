@@ -59,7 +59,7 @@ pub use error::{Error, Result};
 pub use handle::Netlink;
 pub use link::{Link, MacvlanMode, format_mac};
 pub use monitor::{Event, Monitor};
-pub use route::{AddMode, IpFamily, NexthopSpec, Prefix, RouteSpec, RouteType};
+pub use route::{AddMode, IpFamily, Metric, MetricSpec, NexthopSpec, Prefix, RouteSpec, RouteType};
 pub use route_monitor::{RouteEvent, RouteKey, RouteMonitor, RuleKey};
 pub use rule::{Range, RuleAction, RuleSpec};
 pub use vmac::{Vmac, VmacSpec, virtual_mac};

@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use netlink_packet_core::{NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHop, RouteNextHopFlags,
-    RouteProtocol, RouteScope, RouteType as NlRouteType, RouteVia,
+    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteMetric, RouteNextHop,
+    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType as NlRouteType, RouteVia,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
@@ -168,6 +168,105 @@ pub enum AddMode {
     Append,
 }
 
+/// A route metric (`ip route add ... mtu [lock] 1400`), the ones given as plain numbers
+/// (and `congctl`, a name).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// `mtu` (RTAX_MTU).
+    Mtu(u32),
+    /// `advmss`.
+    Advmss(u32),
+    /// `window`.
+    Window(u32),
+    /// `hoplimit`.
+    Hoplimit(u32),
+    /// `initcwnd`.
+    InitCwnd(u32),
+    /// `initrwnd`.
+    InitRwnd(u32),
+    /// `cwnd`.
+    Cwnd(u32),
+    /// `ssthresh`.
+    Ssthresh(u32),
+    /// `reordering`.
+    Reordering(u32),
+    /// `quickack` (0 or 1).
+    QuickAck(u32),
+    /// `fastopen_no_cookie` (0 or 1).
+    FastopenNoCookie(u32),
+    /// `congctl NAME` (RTAX_CC_ALGO).
+    CongCtl(String),
+}
+
+impl Metric {
+    /// Parses `ip route`'s metric option `name` with its value.
+    pub fn parse(name: &str, value: &str) -> Option<Metric> {
+        if name == "congctl" {
+            return (!value.is_empty()).then(|| Metric::CongCtl(value.to_string()));
+        }
+        let n: u32 = value.parse().ok()?;
+        Some(match name {
+            "mtu" => Metric::Mtu(n),
+            "advmss" => Metric::Advmss(n),
+            "window" => Metric::Window(n),
+            "hoplimit" => Metric::Hoplimit(n),
+            "initcwnd" => Metric::InitCwnd(n),
+            "initrwnd" => Metric::InitRwnd(n),
+            "cwnd" => Metric::Cwnd(n),
+            "ssthresh" => Metric::Ssthresh(n),
+            "reordering" => Metric::Reordering(n),
+            "quickack" if n <= 1 => Metric::QuickAck(n),
+            "fastopen_no_cookie" if n <= 1 => Metric::FastopenNoCookie(n),
+            _ => return None,
+        })
+    }
+
+    /// The kernel's RTAX number (its bit in RTAX_LOCK).
+    fn rtax(&self) -> u32 {
+        match self {
+            Metric::Mtu(_) => 2,
+            Metric::Window(_) => 3,
+            Metric::Ssthresh(_) => 6,
+            Metric::Cwnd(_) => 7,
+            Metric::Advmss(_) => 8,
+            Metric::Reordering(_) => 9,
+            Metric::Hoplimit(_) => 10,
+            Metric::InitCwnd(_) => 11,
+            Metric::InitRwnd(_) => 14,
+            Metric::QuickAck(_) => 15,
+            Metric::CongCtl(_) => 16,
+            Metric::FastopenNoCookie(_) => 17,
+        }
+    }
+
+    fn nl(&self) -> RouteMetric {
+        match self {
+            Metric::Mtu(n) => RouteMetric::Mtu(*n),
+            Metric::Advmss(n) => RouteMetric::Advmss(*n),
+            Metric::Window(n) => RouteMetric::Window(*n),
+            Metric::Hoplimit(n) => RouteMetric::Hoplimit(*n),
+            Metric::InitCwnd(n) => RouteMetric::InitCwnd(*n),
+            Metric::InitRwnd(n) => RouteMetric::InitRwnd(*n),
+            Metric::Cwnd(n) => RouteMetric::Cwnd(*n),
+            Metric::Ssthresh(n) => RouteMetric::SsThresh(*n),
+            Metric::Reordering(n) => RouteMetric::Reordering(*n),
+            Metric::QuickAck(n) => RouteMetric::QuickAck(*n),
+            Metric::FastopenNoCookie(n) => RouteMetric::FastopenNoCookie(*n),
+            Metric::CongCtl(s) => RouteMetric::CcAlgo(s.clone()),
+        }
+    }
+}
+
+/// A metric and whether it is locked (`lock`: the kernel never changes it, e.g. from
+/// path MTU discovery).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MetricSpec {
+    /// The metric.
+    pub metric: Metric,
+    /// `lock`.
+    pub lock: bool,
+}
+
 /// One next hop of a multipath route.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NexthopSpec {
@@ -214,6 +313,8 @@ pub struct RouteSpec {
     pub nexthops: Vec<NexthopSpec>,
     /// Add mode.
     pub mode: AddMode,
+    /// Metrics (`RTA_METRICS`).
+    pub metrics: Vec<MetricSpec>,
 }
 
 impl RouteSpec {
@@ -235,6 +336,7 @@ impl RouteSpec {
             onlink: false,
             nexthops: Vec::new(),
             mode: AddMode::Prepend,
+            metrics: Vec::new(),
         }
     }
 
@@ -287,6 +389,18 @@ impl RouteSpec {
         }
         if let Some(p) = self.metric {
             a.push(RouteAttribute::Priority(p));
+        }
+        if !self.metrics.is_empty() {
+            let mut m: Vec<RouteMetric> = self.metrics.iter().map(|x| x.metric.nl()).collect();
+            let lock = self
+                .metrics
+                .iter()
+                .filter(|x| x.lock)
+                .fold(0u32, |acc, x| acc | (1 << x.metric.rtax()));
+            if lock != 0 {
+                m.push(RouteMetric::Lock(lock));
+            }
+            a.push(RouteAttribute::Metrics(m));
         }
         if !self.nexthops.is_empty() {
             let hops = self
@@ -375,6 +489,24 @@ impl fmt::Display for RouteSpec {
         }
         if self.protocol != RTPROT_KEEPALIVED {
             write!(f, " proto {}", self.protocol)?;
+        }
+        for m in &self.metrics {
+            let lock = if m.lock { "lock " } else { "" };
+            let (name, value) = match &m.metric {
+                Metric::Mtu(n) => ("mtu", n.to_string()),
+                Metric::Advmss(n) => ("advmss", n.to_string()),
+                Metric::Window(n) => ("window", n.to_string()),
+                Metric::Hoplimit(n) => ("hoplimit", n.to_string()),
+                Metric::InitCwnd(n) => ("initcwnd", n.to_string()),
+                Metric::InitRwnd(n) => ("initrwnd", n.to_string()),
+                Metric::Cwnd(n) => ("cwnd", n.to_string()),
+                Metric::Ssthresh(n) => ("ssthresh", n.to_string()),
+                Metric::Reordering(n) => ("reordering", n.to_string()),
+                Metric::QuickAck(n) => ("quickack", n.to_string()),
+                Metric::FastopenNoCookie(n) => ("fastopen_no_cookie", n.to_string()),
+                Metric::CongCtl(c) => ("congctl", c.clone()),
+            };
+            write!(f, " {name} {lock}{value}")?;
         }
         for nh in &self.nexthops {
             f.write_str(" nexthop")?;
@@ -606,6 +738,44 @@ mod tests {
         assert_eq!(r.add_flags() & NLM_F_EXCL, NLM_F_EXCL);
         r.mode = AddMode::Append;
         assert_eq!(r.add_flags() & NLM_F_APPEND, NLM_F_APPEND);
+    }
+
+    #[test]
+    fn metrics_with_locks() {
+        let mut r = RouteSpec::new(IpFamily::V4, None);
+        r.via = Some("10.0.0.1".parse().unwrap());
+        r.metrics = vec![
+            MetricSpec {
+                metric: Metric::Mtu(1400),
+                lock: true,
+            },
+            MetricSpec {
+                metric: Metric::InitCwnd(10),
+                lock: false,
+            },
+            MetricSpec {
+                metric: Metric::CongCtl("bbr".into()),
+                lock: false,
+            },
+        ];
+        let m = r.add_message();
+        assert!(m.attributes.contains(&RouteAttribute::Metrics(vec![
+            RouteMetric::Mtu(1400),
+            RouteMetric::InitCwnd(10),
+            RouteMetric::CcAlgo("bbr".into()),
+            RouteMetric::Lock(1 << 2),
+        ])));
+        assert!(
+            r.to_string()
+                .ends_with(" mtu lock 1400 initcwnd 10 congctl bbr")
+        );
+        assert_eq!(Metric::parse("mtu", "1400"), Some(Metric::Mtu(1400)));
+        assert_eq!(Metric::parse("quickack", "2"), None);
+        assert_eq!(
+            Metric::parse("rtt", "3"),
+            None,
+            "times with units are not supported"
+        );
     }
 
     #[test]

@@ -252,6 +252,16 @@ fn routes_and_rules_are_added_and_removed_for_real() {
         gw_route.table = 1000;
         gw_route.metric = Some(5);
         gw_route.src = Some("10.9.0.1".parse().unwrap());
+        gw_route.metrics = vec![
+            rk_netlink::MetricSpec {
+                metric: rk_netlink::Metric::Mtu(1400),
+                lock: true,
+            },
+            rk_netlink::MetricSpec {
+                metric: rk_netlink::Metric::InitCwnd(20),
+                lock: false,
+            },
+        ];
         assert_eq!(nl.add_route(&gw_route).await.unwrap(), AddOutcome::Added);
         assert_eq!(
             nl.add_route(&gw_route).await.unwrap(),
@@ -310,7 +320,9 @@ fn routes_and_rules_are_added_and_removed_for_real() {
     assert!(
         t1000.contains("10.50.0.0/16 via 10.9.0.254 dev eth0 proto keepalived")
             && t1000.contains("metric 5")
-            && t1000.contains("src 10.9.0.1"),
+            && t1000.contains("src 10.9.0.1")
+            && t1000.contains("mtu lock 1400")
+            && t1000.contains("initcwnd 20"),
         "{t1000}"
     );
     let t100 = routes_in(&h, "100", "-4");

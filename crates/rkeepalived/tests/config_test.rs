@@ -145,7 +145,7 @@ fn signum_and_version() {
 }
 
 /// What starting would refuse is refused by `-t` too: a `virtual_routes` option the
-/// kernel would not get (here `mtu`) is named with its instance and line.
+/// kernel would not get (here `rtt`) is named with its instance and line.
 #[test]
 fn unsupported_route_option_is_refused_by_the_check() {
     let dir = tempfile::tempdir().unwrap();
@@ -167,16 +167,12 @@ fn unsupported_route_option_is_refused_by_the_check() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let bad = write(
-        &dir,
-        "bad.conf",
-        &conf("10.1.0.0/16 via 10.0.0.254 mtu 1400"),
-    );
+    let bad = write(&dir, "bad.conf", &conf("10.1.0.0/16 via 10.0.0.254 rtt 3"));
     let out = rkeepalived(&["-t", "-f", &bad]);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("vrrp_instance VI_1: virtual_routes line 9 (10.1.0.0/16): option 'mtu 1400' is not supported by rkeepalived"),
+        err.contains("vrrp_instance VI_1: virtual_routes line 9 (10.1.0.0/16): option 'rtt 3' is not supported by rkeepalived"),
         "{err}"
     );
 }

@@ -9,8 +9,8 @@
 use rk_config::model::{Family as CfgFamily, IpPrefix, Route, RouteOption, Rule};
 use rk_netlink::route::RTPROT_KEEPALIVED;
 use rk_netlink::{
-    AddMode, IpFamily, NexthopSpec, Prefix, Range, RouteSpec, RouteType, RuleAction, RuleSpec,
-    Scope,
+    AddMode, IpFamily, Metric, MetricSpec, NexthopSpec, Prefix, Range, RouteSpec, RouteType,
+    RuleAction, RuleSpec, Scope,
 };
 
 use super::FromConfigError;
@@ -180,6 +180,21 @@ pub(super) fn route(
             "prepend" => s.mode = AddMode::Prepend,
             "add" => s.mode = AddMode::Exclusive,
             "append" => s.mode = AddMode::Append,
+            "mtu" | "advmss" | "window" | "hoplimit" | "initcwnd" | "initrwnd" | "cwnd"
+            | "ssthresh" | "reordering" | "quickack" | "fastopen_no_cookie" | "congctl" => {
+                let (lock, value) = match o.args.as_slice() {
+                    [l, v] if l == "lock" => (true, v.as_str()),
+                    [v] => (false, v.as_str()),
+                    _ => (false, ""),
+                };
+                let metric = Metric::parse(&o.name, value).ok_or_else(|| {
+                    refuse(format!(
+                        "option {} has a value rkeepalived cannot read",
+                        option_text(o)
+                    ))
+                })?;
+                s.metrics.push(MetricSpec { metric, lock });
+            }
             "tos" | "dsfield" => {
                 s.tos = o
                     .args

@@ -1,7 +1,7 @@
 //! `virtual_routes` / `virtual_rules` mapping: names, next hops, refusals.
 
 use rk_config::{LoadOptions, load_str};
-use rk_netlink::{AddMode, IpFamily, Range, RouteType, RuleAction, Scope};
+use rk_netlink::{AddMode, IpFamily, Metric, MetricSpec, Range, RouteType, RuleAction, Scope};
 use rk_vrrp_proto::TrackWeight;
 
 use crate::from_config::{FromConfigError, RtNames, plan_with_names};
@@ -144,6 +144,36 @@ fn untracked_routes_do_not_track_their_interface() {
 }
 
 #[test]
+fn route_metrics_with_locks() {
+    let (s, _) = map(
+        "        10.1.0.0/16 via 10.0.0.254 dev eth0 mtu lock 1400 advmss 1360 initcwnd 10 congctl bbr",
+        "",
+    );
+    let m = &s.routes[0].route.metrics;
+    assert_eq!(
+        m,
+        &vec![
+            MetricSpec {
+                metric: Metric::Mtu(1400),
+                lock: true
+            },
+            MetricSpec {
+                metric: Metric::Advmss(1360),
+                lock: false
+            },
+            MetricSpec {
+                metric: Metric::InitCwnd(10),
+                lock: false
+            },
+            MetricSpec {
+                metric: Metric::CongCtl("bbr".into()),
+                lock: false
+            },
+        ]
+    );
+}
+
+#[test]
 fn multipath_next_hops_keep_weights_and_devices() {
     let (s, _) = map(
         "        10.8.0.0/16 table isp2 nexthop via 10.0.0.1 dev eth0 weight 2 nexthop via 10.0.1.1 dev eth1 onlink",
@@ -172,12 +202,17 @@ fn multipath_next_hops_keep_weights_and_devices() {
 
 #[test]
 fn unsupported_route_options_refuse_the_configuration() {
-    let e = refused("        10.1.0.0/16 via 10.0.0.254 mtu 1400", "");
+    let e = refused("        10.1.0.0/16 via 10.0.0.254 rtt 300ms", "");
     assert!(e.contains("vrrp_instance VI_1"), "{e}");
     assert!(e.contains("virtual_routes line 11 (10.1.0.0/16)"), "{e}");
-    assert!(e.contains("'mtu 1400'"), "{e}");
-    let e = refused("        10.1.0.0/16 via 10.0.0.254 mtu lock 1400", "");
-    assert!(e.contains("'mtu lock 1400'"), "{e}");
+    assert!(e.contains("'rtt 300ms' is not supported"), "{e}");
+    let e = refused("        10.1.0.0/16 via 10.0.0.254 mtu lock big", "");
+    assert!(
+        e.contains("'mtu lock big' has a value rkeepalived cannot read"),
+        "{e}"
+    );
+    let e = refused("        10.1.0.0/16 via 10.0.0.254 expires 100", "");
+    assert!(e.contains("'expires 100' is not supported"), "{e}");
     let e = refused("        10.1.0.0/16 encap mpls 100 via 10.0.0.254", "");
     assert!(e.contains("'encap mpls 100 via 10.0.0.254'"), "{e}");
     let e = refused("        10.1.0.0/16 via 10.0.0.254 table nosuch", "");
@@ -377,12 +412,12 @@ static_rules {
 
 #[test]
 fn bad_statics_refuse_the_configuration_naming_the_block() {
-    let e = try_statics("static_routes {\n    10.50.0.0/16 via 10.0.0.1 mtu 1400\n}\n")
+    let e = try_statics("static_routes {\n    10.50.0.0/16 via 10.0.0.1 rtt 3\n}\n")
         .unwrap_err()
         .to_string();
     assert_eq!(
         e,
-        "static_routes line 2 (10.50.0.0/16): option 'mtu 1400' is not supported by rkeepalived"
+        "static_routes line 2 (10.50.0.0/16): option 'rtt 3' is not supported by rkeepalived"
     );
     let e = try_statics("static_rules {\n    from 10.0.0.0/8 priority 3\n}\n")
         .unwrap_err()
