@@ -411,12 +411,14 @@ fn startup_delay_holds_instances_in_init() {
     let (mut lab, _lan, nodes) = lan("delay", &[("a", &["10.88.0.1/24"])]);
     let na = &nodes[0];
     let conf = format!(
-        "global_defs {{\n    vrrp_startup_delay 2\n}}\n{}",
+        "global_defs {{\n    vrrp_startup_delay 5\n}}\n{}",
         v3(200, "10.88.0.100/24", "")
     );
     let c = lab.write_file("a.conf", &conf).unwrap();
     let a = rk(&mut lab, na, &c, "a");
     expect_log(&a, "Startup complete", 1, WAIT, &[&a]);
+    // The delay is long so that a loaded machine noticing the log line late still looks
+    // inside it.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(a.count("Entering"), 0, "{}", a.log());
     assert!(!na.ns.has_addr("eth0", "10.88.0.100"));
