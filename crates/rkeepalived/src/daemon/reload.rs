@@ -20,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rk_config::{Config, LoadOptions, load_file};
 
@@ -94,6 +94,7 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
         None
     };
     let validated = t0.elapsed();
+    let mut steps = Steps::default();
 
     // Apply. Nothing below can be refused: what could was checked above.
     let mut vrrp_said = String::from("no VRRP");
@@ -138,6 +139,7 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
             None => {}
         }
     }
+    steps.vrrp = t0.elapsed();
     let mut lvs_said = String::from("no virtual servers");
     match sides.lvs {
         Some(l) => {
@@ -145,12 +147,14 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
             for p in &mapping.problems {
                 tracing::error!("{p}");
             }
+            steps.mapped = t0.elapsed();
             let policy = lvs::policy(&cfg, sides.vrrp.is_some());
             let applied = l
                 .lvs
                 .reload(cfg.clone(), policy, mapping.clone())
                 .await
                 .unwrap_or_default();
+            steps.ipvs = t0.elapsed();
             l.real_servers.reload(cfg.clone(), mapping).await;
             let Applied { ops, took } = applied;
             lvs_said = format!("IPVS {ops} operations in {took:.1?}");
@@ -166,10 +170,22 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
         resync(v, &l.input).await;
     }
     tracing::info!(
-        "Reload finished in {:.1?} (read and validated in {validated:.1?}): {vrrp_said}; {lvs_said}",
-        t0.elapsed()
+        "Reload finished in {:.1?} (read and validated in {validated:.1?}, VRRP by {:.1?}, \
+         checkers mapped by {:.1?}, IPVS applied by {:.1?}): {vrrp_said}; {lvs_said}",
+        t0.elapsed(),
+        steps.vrrp,
+        steps.mapped,
+        steps.ipvs,
     );
     Some(cfg)
+}
+
+/// When each step of a reload ended, from the signal (for the log line).
+#[derive(Debug, Default)]
+struct Steps {
+    vrrp: Duration,
+    mapped: Duration,
+    ipvs: Duration,
 }
 
 /// The VRRP plan of `cfg`, with every instance accepted by the state machine.
