@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench -p rk-checkers --bench checkers            # all
 //! taskset -c 0 target/release/deps/checkers-* --secs 5   # pinned, as in BENCHMARKS-checkers.md
+//! ... --only tcp --tcp-sizes 20000,25000 --ports 2048     # parts: probes,tcp,http,memory
 //! ```
 //!
 //! - **Probe throughput**: the checker side runs on a current-thread runtime on the calling
@@ -219,7 +220,31 @@ async fn runner_rate(
     let snap = runner.snapshot().await.unwrap();
     let failures: u64 = snap.checkers.iter().map(|c| c.failures).sum();
     let sample = snap.checkers.iter().find_map(|c| c.last_error.clone());
+    // The last probe latency of every checker: a period runs from each result, so slow
+    // connects (a SYN dropped and resent after 1 s) lower the rate without any CPU cost.
+    let mut lat: Vec<Duration> = snap
+        .checkers
+        .iter()
+        .filter_map(|c| c.last_latency)
+        .collect();
+    lat.sort();
+    let at = |q: usize| {
+        lat.get(lat.len().saturating_sub(1) * q / 100)
+            .copied()
+            .unwrap_or_default()
+    };
+    let slow = lat
+        .iter()
+        .filter(|l| **l >= Duration::from_millis(500))
+        .count();
     runner.shutdown().await;
+    println!(
+        "    last probe latency p50 {:.2} ms, p99 {:.2} ms, max {:.0} ms; {slow} of {} at 500 ms or more",
+        at(50).as_secs_f64() * 1000.0,
+        at(99).as_secs_f64() * 1000.0,
+        lat.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
+        lat.len()
+    );
     if failures > 0 {
         println!("    ({failures} failed runs, e.g. {sample:?})");
     }
@@ -276,53 +301,85 @@ async fn idle_memory(n: usize, http: bool) -> f64 {
     (after.saturating_sub(before) as f64 * 1024.0) / n as f64
 }
 
+/// `--NAME VALUE` from the command line.
+fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+}
+
+/// A comma-separated list argument.
+fn list(args: &[String], name: &str, default: &str) -> Vec<String> {
+    arg::<String>(args, name)
+        .unwrap_or_else(|| default.to_string())
+        .split(',')
+        .map(str::to_string)
+        .collect()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let secs: u64 = args
-        .iter()
-        .position(|a| a == "--secs")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(3);
-    let (tcp, http) = servers(PORTS);
+    let secs: u64 = arg(&args, "--secs").unwrap_or(3);
+    let ports: usize = arg(&args, "--ports").unwrap_or(PORTS);
+    // Parts: probes, tcp, http, memory.
+    let only = list(&args, "--only", "probes,tcp,http,memory");
+    let sizes = |name, default| -> Vec<usize> {
+        list(&args, name, default)
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect()
+    };
+    let tcp_sizes = sizes("--tcp-sizes", "20000,30000,40000");
+    let http_sizes = sizes("--http-sizes", "5000,10000,20000");
+    let (tcp, http) = servers(ports);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     println!(
-        "checker thread on CPU {:?}, servers on their own thread; {} CPUs",
+        "checker thread on CPU {:?}, servers on their own thread ({ports} listeners of each kind); {} CPUs",
         nix::sched::sched_getcpu().ok(),
         cpus()
     );
+    let part = |p: &str| only.iter().any(|o| o == p);
     rt.block_on(async {
-        let tcp_probes: Vec<_> = tcp
-            .iter()
-            .map(|a| PreparedProbe::new(&ProbeSpec::Tcp(TcpSpec { conn: ConnOpts::new(*a) })).unwrap())
-            .collect();
-        let (ok, bad) = hammer(tcp_probes, 256, secs as f64).await;
-        println!("TCP_CHECK probes:  {ok:>9.0} checks/s ({bad:.0}/s failed), 256 in flight");
-        let http_probes: Vec<_> =
-            http.iter().map(|a| PreparedProbe::new(&ProbeSpec::Http(http_spec(*a, 5000))).unwrap()).collect();
-        let (ok, bad) = hammer(http_probes, 256, secs as f64).await;
-        println!("HTTP_GET probes:   {ok:>9.0} checks/s ({bad:.0}/s failed), 256 in flight, MD5 of the body");
-
-        for n in [20_000, 30_000, 40_000] {
-            let (rate, cpu) = runner_rate(&tcp, n, Duration::from_millis(1000), secs, false).await;
-            println!(
-                "runner, {n} TCP checkers at delay_loop 1 s: {rate:>9.0} checks/s sustained, checker thread {:.0}% of a core",
-                cpu * 100.0
-            );
+        if part("probes") {
+            let tcp_probes: Vec<_> = tcp
+                .iter()
+                .map(|a| PreparedProbe::new(&ProbeSpec::Tcp(TcpSpec { conn: ConnOpts::new(*a) })).unwrap())
+                .collect();
+            let (ok, bad) = hammer(tcp_probes, 256, secs as f64).await;
+            println!("TCP_CHECK probes:  {ok:>9.0} checks/s ({bad:.0}/s failed), 256 in flight");
+            let http_probes: Vec<_> =
+                http.iter().map(|a| PreparedProbe::new(&ProbeSpec::Http(http_spec(*a, 5000))).unwrap()).collect();
+            let (ok, bad) = hammer(http_probes, 256, secs as f64).await;
+            println!("HTTP_GET probes:   {ok:>9.0} checks/s ({bad:.0}/s failed), 256 in flight, MD5 of the body");
         }
-        for n in [5_000, 10_000, 20_000] {
-            let (rate, cpu) = runner_rate(&http, n, Duration::from_millis(1000), secs, true).await;
-            println!(
-                "runner, {n} HTTP checkers at delay_loop 1 s: {rate:>9.0} checks/s sustained, checker thread {:.0}% of a core",
-                cpu * 100.0
-            );
+        if part("tcp") {
+            for &n in &tcp_sizes {
+                let (rate, cpu) = runner_rate(&tcp, n, Duration::from_millis(1000), secs, false).await;
+                println!(
+                    "runner, {n} TCP checkers at delay_loop 1 s: {rate:>9.0} checks/s sustained, checker thread {:.0}% of a core ({:.1} µs of CPU per check)",
+                    cpu * 100.0,
+                    cpu * 1e6 / rate
+                );
+            }
         }
-
-        for (kind, http) in [("TCP_CHECK", false), ("HTTP_GET", true)] {
-            let per = idle_memory(100_000, http).await;
-            println!("memory per idle {kind} checker: {per:>6.0} bytes (100,000 configured)");
+        if part("http") {
+            for &n in &http_sizes {
+                let (rate, cpu) = runner_rate(&http, n, Duration::from_millis(1000), secs, true).await;
+                println!(
+                    "runner, {n} HTTP checkers at delay_loop 1 s: {rate:>9.0} checks/s sustained, checker thread {:.0}% of a core ({:.1} µs of CPU per check)",
+                    cpu * 100.0,
+                    cpu * 1e6 / rate
+                );
+            }
+        }
+        if part("memory") {
+            for (kind, http) in [("TCP_CHECK", false), ("HTTP_GET", true)] {
+                let per = idle_memory(100_000, http).await;
+                println!("memory per idle {kind} checker: {per:>6.0} bytes (100,000 configured)");
+            }
         }
     });
 }

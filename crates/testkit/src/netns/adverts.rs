@@ -2,10 +2,15 @@
 //! one sender passes, and the gaps between them. Shared by the VRRP benchmark
 //! (`crates/vrrp/benches/lab`), the tracking tests and the checkers-vs-VRRP benchmark.
 //!
-//! Run [`capture`] on a thread inside the sender's namespace ([`super::Netns::run_in`]):
-//! the tap sees every interface there, and outgoing frames are time-stamped by the kernel
-//! as they are handed to the device, in the sender's context, so the tap's own scheduling
-//! does not count.
+//! Run [`capture`] or [`capture_on`] on a thread inside the sender's namespace
+//! ([`super::Netns::run_in`]): outgoing frames are time-stamped by the kernel as they are
+//! handed to the device, in the sender's context, so the tap's own scheduling does not
+//! count. [`capture`] taps every interface of the namespace; where other traffic is heavy
+//! (thousands of health-check connections a second on `lo`), use [`capture_on`] with the
+//! VRRP interface: a tap that copies every packet overflows its buffer and loses adverts,
+//! which would show as gaps of whole advert intervals.
+
+#![allow(unsafe_code)]
 
 use std::io::{self, IoSliceMut};
 use std::net::Ipv4Addr;
@@ -18,15 +23,49 @@ use socket2::{Domain, Protocol, Socket, Type};
 /// IP protocol number of VRRP.
 const IPPROTO_VRRP: u8 = 112;
 
-/// Kernel time stamps (since the epoch) of the IPv4 VRRP packets sent by `src`, for `dur`,
-/// in the order they passed.
+/// ETH_P_ALL: only "all protocols" taps see outgoing frames.
+const ETH_P_ALL: u16 = 0x0003;
+
+/// Kernel time stamps (since the epoch) of the IPv4 VRRP packets sent by `src` on any
+/// interface, for `dur`, in the order they passed.
 pub fn capture(src: Ipv4Addr, dur: Duration) -> io::Result<Vec<Duration>> {
-    // ETH_P_ALL: only "all protocols" taps see outgoing frames.
+    tap(None, src, dur)
+}
+
+/// [`capture`] on interface `ifname` only: the kernel hands the tap nothing else.
+pub fn capture_on(ifname: &str, src: Ipv4Addr, dur: Duration) -> io::Result<Vec<Duration>> {
+    let index = nix::net::if_::if_nametoindex(ifname)?;
+    tap(Some(index), src, dur)
+}
+
+fn tap(ifindex: Option<u32>, src: Ipv4Addr, dur: Duration) -> io::Result<Vec<Duration>> {
     let s = Socket::new(
         Domain::PACKET,
         Type::DGRAM,
-        Some(Protocol::from(i32::from(0x0003u16.to_be()))),
+        Some(Protocol::from(i32::from(ETH_P_ALL.to_be()))),
     )?;
+    if let Some(index) = ifindex {
+        let mut sll: nix::libc::sockaddr_ll =
+            // SAFETY: sockaddr_ll is plain data; all zeroes is a valid value.
+            unsafe { std::mem::zeroed() };
+        sll.sll_family = nix::libc::AF_PACKET as u16;
+        sll.sll_protocol = ETH_P_ALL.to_be();
+        sll.sll_ifindex =
+            i32::try_from(index).map_err(|_| io::Error::other("interface index out of range"))?;
+        // SAFETY: the pointer and length describe `sll`, which outlives the call.
+        let r = unsafe {
+            nix::libc::bind(
+                s.as_raw_fd(),
+                std::ptr::from_ref(&sll).cast::<nix::libc::sockaddr>(),
+                std::mem::size_of::<nix::libc::sockaddr_ll>() as nix::libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    // Room for bursts while this thread is not scheduled.
+    let _ = s.set_recv_buffer_size(4 << 20);
     setsockopt(&s, sockopt::ReceiveTimestampns, &true)?;
     s.set_read_timeout(Some(Duration::from_millis(200)))?;
     let end = Instant::now() + dur;
