@@ -1,0 +1,262 @@
+//! The reload benchmark (`benches/reload/run.sh`, issue 8): keepalived 2.2.7 and rkeepalived
+//! side by side in one run of the test-bed VM (`benches/reload/bench.sh` measures):
+//!
+//! * reload at 2,300 virtual servers × 16 real servers (each with a TCP_CHECK) with 1% of
+//!   the real servers' weights changed, and at 5,000 × 4 with 10% changed: time from the
+//!   SIGHUP to the last IPVS request (both counted on an `nlmon` capture), requests against
+//!   changes, worst advert lateness on the master's interface during the reload;
+//! * SIGTERM at 10,000 services × 4: time to exit and services left.
+//!
+//! The VM is emulated (TCG): only ratios within one run mean anything. Runs:
+//! `RK_RELOAD_BENCH_RUNS="s2300:2300:16:368:reload s5000:5000:4:2000:reload s10k:10000:4:0:stop"`,
+//! `RK_RELOAD_BENCH_DAEMONS="rkeepalived keepalived"` (a sixth field, `:rkeepalived` or
+//! `:rkeepalived+keepalived`, chooses the daemons of one run); `RK_VM_RKEEPALIVED` and
+//! `RK_VM_NLMON` name static binaries built earlier. Ignored by default (keepalived 2.2.7
+//! takes minutes per reload at 2,300 × 16).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rk_testkit::lvs_lab::LvsLab;
+use rk_testkit::vm::{build_static, skip_requested};
+
+const BENCH_SH: &str = include_str!("../../../benches/reload/bench.sh");
+
+const DEFAULT_RUNS: &str = "s2300:2300:16:368:reload s5000:5000:4:2000:reload s10k:10000:4:0:stop";
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// The static rkeepalived: `RK_VM_RKEEPALIVED` if set, else a fresh static build.
+fn rkeepalived_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("RK_VM_RKEEPALIVED") {
+        return PathBuf::from(p);
+    }
+    build_static("rkeepalived", &["rkeepalived"])
+        .expect("static rkeepalived")
+        .path("rkeepalived")
+}
+
+/// A configuration both daemons read: one VRRP instance holding the VIP, `services`
+/// virtual servers on it (LVS-NAT, ports from 1024) with `reals` real servers each. With
+/// `checks`, each real server has a TCP_CHECK against web1's httpd (every probe succeeds;
+/// `delay_loop 3600` keeps them rare). Real server number `n` (counting through the whole
+/// file) has weight 2 when `changed(n)`, else 1.
+pub fn bench_conf(
+    services: usize,
+    reals: usize,
+    checks: bool,
+    changed: impl Fn(usize) -> bool,
+) -> String {
+    let mut t = String::with_capacity(services * reals * 160);
+    t.push_str(
+        "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    \
+         priority 150\n    advert_int 1\n    virtual_ipaddress {\n        10.0.0.100/24\n    }\n}\n",
+    );
+    let mut n = 0;
+    for s in 0..services {
+        let port = 1024 + s;
+        let _ = writeln!(
+            t,
+            "virtual_server 10.0.0.100 {port} {{\n    delay_loop 3600\n    lb_algo rr\n    \
+             lb_kind NAT\n    protocol TCP"
+        );
+        for r in 0..reals {
+            let weight = if changed(n) { 2 } else { 1 };
+            n += 1;
+            let _ = write!(
+                t,
+                "    real_server 172.16.{}.{} {port} {{\n        weight {weight}\n",
+                r / 250,
+                r % 250 + 1
+            );
+            if checks {
+                t.push_str(
+                    "        TCP_CHECK {\n            connect_ip 10.0.0.11\n            \
+                     connect_port 80\n            connect_timeout 5\n        }\n",
+                );
+            }
+            t.push_str("    }\n");
+        }
+        t.push_str("}\n");
+    }
+    t
+}
+
+#[test]
+#[ignore = "benchmark: benches/reload/run.sh (keepalived 2.2.7 takes minutes per reload)"]
+fn reload_benchmark() {
+    if skip_requested() {
+        return;
+    }
+    let runs = env_or("RK_RELOAD_BENCH_RUNS", DEFAULT_RUNS);
+    let daemons = env_or("RK_RELOAD_BENCH_DAEMONS", "rkeepalived keepalived");
+    let binary = rkeepalived_binary();
+    let nlmon = match std::env::var_os("RK_VM_NLMON") {
+        Some(p) => PathBuf::from(p),
+        None => build_static("rk-testkit", &["rk-nlmon"])
+            .expect("static rk-nlmon")
+            .path("rk-nlmon"),
+    };
+    let mut lab = LvsLab::new().expect("lab tools");
+    lab.keepalived()
+        .expect("keepalived into the VM")
+        .rkeepalived(&binary)
+        .expect("rkeepalived into the VM");
+    let spec = lab.spec();
+    spec.modules(&["nlmon"])
+        .memory_mb(3072)
+        .timeout(Duration::from_secs(6 * 3600))
+        .host_file(&nlmon, "/rk/rk-nlmon", 0o755)
+        .expect("rk-nlmon into the VM")
+        .file("/rk/bench.sh", BENCH_SH.as_bytes().to_vec(), 0o644);
+    for run in runs.split_whitespace() {
+        let f: Vec<&str> = run.split(':').collect();
+        let (name, services, reals, changes, kind) = match f.as_slice() {
+            [n, s, r, c, k] | [n, s, r, c, k, _] => (
+                *n,
+                s.parse::<usize>().expect("services"),
+                r.parse::<usize>().expect("reals"),
+                c.parse::<usize>().expect("changes"),
+                *k,
+            ),
+            _ => panic!(
+                "RK_RELOAD_BENCH_RUNS entry {run}: NAME:SERVICES:REALS:CHANGES:KIND[:DAEMON+DAEMON]"
+            ),
+        };
+        let checks = kind == "reload";
+        let every = (services * reals).checked_div(changes).unwrap_or(0);
+        spec.file(
+            &format!("/rk/conf/bench/{name}-a.conf"),
+            bench_conf(services, reals, checks, |_| false).into_bytes(),
+            0o644,
+        );
+        spec.file(
+            &format!("/rk/conf/bench/{name}-b.conf"),
+            bench_conf(services, reals, checks, |n| every > 0 && n % every == 0).into_bytes(),
+            0o644,
+        );
+    }
+    lab.step(&format!(
+        ". /rk/bench.sh\nBENCH_RUNS=\"{runs}\"\nBENCH_DAEMONS=\"{daemons}\"\nbench_main\n"
+    ));
+    let report = lab.run().expect("VM run");
+    eprintln!("{}", report.summary());
+    println!("\n| run | figure | value |\n|---|---|---|");
+    for (k, v) in &report.figures {
+        let (phase, name) = k.split_once('/').unwrap_or((k, ""));
+        println!("| {phase} | {name} | {v} |");
+    }
+    assert!(
+        report.failed().is_empty(),
+        "failed checks: {:#?}\n--- serial ---\n{}",
+        report.failed(),
+        report.outcome.serial
+    );
+}
+
+/// The same reloads natively on the host (no IPVS there: the coordinator plans against
+/// its model and sends nothing, so this is the parse, validate, VRRP, checker and plan
+/// part of a reload, which the VM's emulation inflates ten-fold). rkeepalived only: the
+/// host kernel has no IPVS for keepalived's checker process. Sizes as the VM runs.
+#[test]
+#[ignore = "benchmark: benches/reload/run.sh --host"]
+fn reload_benchmark_host() {
+    use rk_testkit::netns::{Lab, wait_until};
+    if rk_testkit::netns::skip_requested() {
+        return;
+    }
+    let runs = env_or("RK_RELOAD_BENCH_RUNS", DEFAULT_RUNS);
+    let mut lab = Lab::new("rlb").expect("lab");
+    let lan = lab.lan("lan").expect("lan");
+    let dir = lab.host("dir").expect("host");
+    // web1's address and a listener on it: the TCP_CHECKs pass, as in the VM.
+    lab.attach(&lan, &dir, "eth0", &["10.0.0.2/24", "10.0.0.11/24"])
+        .expect("attach");
+    let _web1 = dir
+        .run_in(|| std::net::TcpListener::bind(("10.0.0.11", 80)))
+        .expect("enter namespace")
+        .expect("listen on 10.0.0.11:80");
+    println!("\n| run | reload (daemon's log) |\n|---|---|");
+    for run in runs.split_whitespace() {
+        let f: Vec<&str> = run.split(':').collect();
+        let [name, services, reals, changes, "reload"] = f.as_slice() else {
+            continue;
+        };
+        let (services, reals, changes): (usize, usize, usize) = (
+            services.parse().expect("services"),
+            reals.parse().expect("reals"),
+            changes.parse().expect("changes"),
+        );
+        let every = (services * reals).checked_div(changes).unwrap_or(1);
+        let a = bench_conf(services, reals, true, |_| false);
+        let b = bench_conf(services, reals, true, |n| n % every == 0);
+        let conf = lab.dir().join(format!("{name}.conf"));
+        std::fs::write(&conf, &a).expect("write");
+        let c = conf.to_string_lossy().into_owned();
+        let pid = lab.dir().join(format!("{name}.pid"));
+        let p = pid.to_string_lossy().into_owned();
+        let argv = [
+            env!("CARGO_BIN_EXE_rkeepalived"),
+            "-n",
+            "-l",
+            "-G",
+            "-f",
+            &c,
+            "-p",
+            &p,
+        ];
+        let mut d = lab.spawn(&dir, name, &argv).expect("start");
+        assert!(
+            d.wait_for("Startup complete", Duration::from_secs(60)),
+            "{}",
+            d.log()
+        );
+        for i in 0..6 {
+            std::fs::write(&conf, if i % 2 == 0 { &b } else { &a }).expect("write");
+            d.signal(nix::sys::signal::Signal::SIGHUP).expect("SIGHUP");
+            assert!(
+                wait_until(Duration::from_secs(60), || d.count("Reload finished") > i),
+                "{}",
+                d.log()
+            );
+        }
+        for l in d.log().lines().filter(|l| l.contains("Reload finished")) {
+            let said = l.split("Reload finished").nth(1).unwrap_or("");
+            println!("| {name} {services}x{reals}, {changes} changed | Reload finished{said} |");
+        }
+        d.signal(nix::sys::signal::Signal::SIGTERM)
+            .expect("SIGTERM");
+        let _ = d.wait_exit(Duration::from_secs(30));
+    }
+}
+
+#[test]
+fn bench_configurations_change_what_they_say() {
+    use rk_config::{LoadOptions, load_str};
+    let a = bench_conf(50, 16, true, |_| false);
+    let b = bench_conf(50, 16, true, |n| n % 100 == 0);
+    let load = |t: &str| {
+        load_str("b.conf", t, &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{}", e.render()))
+            .config
+    };
+    let (a, b) = (load(&a), load(&b));
+    assert_eq!(a.virtual_servers.len(), 50);
+    let weights = |c: &rk_config::Config| -> Vec<u32> {
+        c.virtual_servers
+            .iter()
+            .flat_map(|v| v.real_servers.iter().map(|r| r.weight))
+            .collect()
+    };
+    let changed = weights(&a)
+        .iter()
+        .zip(weights(&b))
+        .filter(|(x, y)| **x != *y)
+        .count();
+    // 800 real servers, 1% changed.
+    assert_eq!(changed, 8);
+    assert!(b.virtual_servers[0].real_servers[0].checkers.len() == 1);
+}
