@@ -3,11 +3,11 @@
 //!
 //! Order (each group in key order):
 //! 1. set timeouts;
-//! 2. add and edit services;
-//! 3. add and edit destinations;
-//! 4. delete destinations;
-//! 5. delete services;
-//! 6. stop, then start, sync daemons.
+//! 2. add and edit services, each followed by the additions and edits of its
+//!    destinations (a takeover's first services work before the last are sent);
+//! 3. delete destinations;
+//! 4. delete services;
+//! 5. stop, then start, sync daemons.
 //!
 //! Only what differs is touched: an unchanged table gives no operation, a
 //! changed weight one `EditDest`. Only what is ours ([`Owned`]) is deleted;
@@ -27,21 +27,17 @@ pub fn diff(desired: &DesiredTable, actual: &ActualTable, owned: &Owned) -> Vec<
         ops.push(IpvsOp::SetTimeouts(t.to_timeouts()));
     }
 
+    // Service by service, each followed by its destinations: a new master with 10,000
+    // services to install serves the first ones while the rest are still on their way.
     for (key, want) in &desired.services {
-        match actual.services.get(key) {
-            None if want.hold => {}
+        let have = actual.services.get(key);
+        match have {
+            None if want.hold => continue,
             None => ops.push(IpvsOp::AddService(want.service.clone())),
             Some(have) if have.service != want.service => {
                 ops.push(IpvsOp::EditService(want.service.clone()))
             }
             Some(_) => {}
-        }
-    }
-
-    for (key, want) in &desired.services {
-        let have = actual.services.get(key);
-        if have.is_none() && want.hold {
-            continue;
         }
         for (dk, d) in &want.dests {
             match have.and_then(|h| h.dests.get(dk)) {

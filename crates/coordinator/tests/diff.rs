@@ -107,13 +107,23 @@ fn from_empty_adds_in_order() {
         [
             "SetTimeouts",
             "AddService",
+            "AddDest",
+            "AddDest",
             "AddService",
-            "AddDest",
-            "AddDest",
             "AddDest",
             "AddDest"
         ]
     );
+    // Each service right before its own destinations.
+    for (i, op) in ops.iter().enumerate() {
+        if let IpvsOp::AddDest { service, .. } = op {
+            let owner = ops[..i].iter().rev().find_map(|o| match o {
+                IpvsOp::AddService(s) => Some(s.key),
+                _ => None,
+            });
+            assert_eq!(owner, Some(*service), "{ops:#?}");
+        }
+    }
     assert_eq!(
         ops[0],
         IpvsOp::SetTimeouts(Timeouts {
@@ -314,9 +324,11 @@ fn everything_at_once_keeps_the_group_order() {
         kinds(&ops),
         [
             "SetTimeouts",
-            "EditService",
+            // 192.0.2.10:80 keeps its service, gets its missing destination and its weight,
             "AddDest",
             "EditDest",
+            // then 192.0.2.20:443 its scheduler; deletions last.
+            "EditService",
             "DelDest",
             "DelService"
         ]
