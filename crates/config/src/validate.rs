@@ -524,9 +524,17 @@ fn host_facts(cfg: &Config, host: &dyn HostFacts, diags: &mut Diagnostics) {
         );
     }
     for vs in &cfg.virtual_servers {
-        scripts.extend([&vs.quorum_up, &vs.quorum_down].into_iter().flatten());
+        scripts.extend(
+            [vs.quorum_up.as_deref(), vs.quorum_down.as_deref()]
+                .into_iter()
+                .flatten(),
+        );
         for rs in &vs.real_servers {
-            scripts.extend([&rs.notify_up, &rs.notify_down].into_iter().flatten());
+            scripts.extend(
+                [rs.notify_up.as_deref(), rs.notify_down.as_deref()]
+                    .into_iter()
+                    .flatten(),
+            );
             for c in &rs.checkers {
                 if let crate::model::CheckerKind::MiscCheck { script, .. } = &c.kind {
                     scripts.push(script);

@@ -143,8 +143,8 @@ pub use ids::{RsId, VsId};
 pub use inputs::{Health, InstanceRole, Ownership, Policy, RsHealth, RulesMode};
 pub use quorum::{QuorumEvent, QuorumStates};
 pub use reconcile::{
-    DEFAULT_DRAIN_POLL, DEFAULT_PERIOD, Input, PassReport, Reconciler, ReconcilerOptions,
-    ShutdownReport,
+    DEFAULT_DRAIN_POLL, DEFAULT_PERIOD, Input, Interrupt, PassReport, Reconciler,
+    ReconcilerOptions, ShutdownReport,
 };
 pub use record::{RECORD_HEADER, RecordError};
 pub use table::{

@@ -5,12 +5,13 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rk_config::Config;
 use rk_config::model::FlushOnStop;
 use rk_ipvs::{IpvsHandle, IpvsOp};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use crate::counters::Counters;
@@ -22,6 +23,46 @@ use crate::ids::RsId;
 use crate::inputs::{InstanceRole, Policy, RsHealth};
 use crate::quorum::QuorumEvent;
 use crate::table::ActualTable;
+
+/// Operations sent between two looks at [`Interrupt`]: small enough that a stop does not
+/// wait for a whole first pass (60,000 operations at 10,000 services × 5), large enough
+/// to keep the kernel's batches full.
+const SEND_CHUNK: usize = 4096;
+
+/// Ends a pass early, for a stop that must not wait for it: raised, a pass abandons the
+/// table read it is waiting for and sends no more chunks of its plan (what was sent is
+/// recorded, so a shutdown still knows everything that is ours). Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Interrupt(Arc<(AtomicBool, Notify)>);
+
+impl Interrupt {
+    /// Not raised.
+    pub fn new() -> Interrupt {
+        Interrupt::default()
+    }
+
+    /// Raise it (for good: the reconciler is about to be shut down).
+    pub fn raise(&self) {
+        self.0.0.store(true, Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+
+    /// Whether it was raised.
+    pub fn is_raised(&self) -> bool {
+        self.0.0.load(Ordering::SeqCst)
+    }
+
+    /// Returns once it is raised.
+    async fn raised(&self) {
+        loop {
+            let notified = self.0.1.notified();
+            if self.is_raised() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
 
 /// Default reconcile period: how long drift can last (issue 7 asks ≤ 10 s).
 pub const DEFAULT_PERIOD: Duration = Duration::from_secs(5);
@@ -141,6 +182,7 @@ pub struct Reconciler {
     read_deferred: bool,
     last_errors: HashSet<String>,
     last_problems: Vec<Problem>,
+    interrupt: Interrupt,
 }
 
 impl Reconciler {
@@ -170,7 +212,13 @@ impl Reconciler {
             read_deferred: false,
             last_errors: HashSet::new(),
             last_problems: Vec::new(),
+            interrupt: Interrupt::new(),
         })
+    }
+
+    /// What ends a running pass early (for a stop); raising it is for good.
+    pub fn interrupt(&self) -> Interrupt {
+        self.interrupt.clone()
     }
 
     /// The state and inputs.
@@ -234,9 +282,11 @@ impl Reconciler {
             } else {
                 Observation::First
             };
-            let table = self.read().await?;
+            let Some(table) = self.read_unless_interrupted().await else {
+                return Ok(report);
+            };
             report.read = true;
-            Some((table, kind))
+            Some((table?, kind))
         } else {
             if !self.engine.drains().is_empty() && self.next_poll.is_none_or(|t| now >= t) {
                 self.poll_drains().await;
@@ -247,8 +297,11 @@ impl Reconciler {
         self.observed |= report.read;
         let mut errors_now = HashSet::new();
         let need_read = self.send(plan, &mut report, &mut errors_now).await;
-        if need_read {
-            let table = self.read().await?;
+        if need_read && !self.interrupt.is_raised() {
+            let Some(table) = self.read_unless_interrupted().await else {
+                return Ok(report);
+            };
+            let table = table?;
             report.read = true;
             let retry = self
                 .engine
@@ -264,6 +317,18 @@ impl Reconciler {
 
     fn schedule_read(&mut self, now: Instant) {
         self.next_read = Some(now + self.opts.period);
+    }
+
+    /// [`Self::read`], abandoned (`None`) when the interrupt is raised: a dump of 50,000
+    /// destinations takes seconds in an emulated VM. Safe to abandon: the dump has its own
+    /// socket, and replies left on the main one are skipped by sequence number.
+    async fn read_unless_interrupted(&mut self) -> Option<Result<ActualTable, CoordinatorError>> {
+        let interrupt = self.interrupt.clone();
+        tokio::select! {
+            biased;
+            () = interrupt.raised() => None,
+            t = self.read() => Some(t),
+        }
     }
 
     async fn read(&mut self) -> Result<ActualTable, CoordinatorError> {
@@ -308,15 +373,31 @@ impl Reconciler {
         if plan.ops.is_empty() {
             return false;
         }
-        let results = self.ipvs.apply(&plan.ops).await;
-        for op in &plan.ops {
+        // In chunks, so that a raised interrupt stops the pass within one of them; what
+        // was sent is recorded either way.
+        let mut results = Vec::with_capacity(plan.ops.len());
+        for chunk in plan.ops.chunks(SEND_CHUNK) {
+            results.extend(self.ipvs.apply(chunk).await);
+            if self.interrupt.is_raised() {
+                break;
+            }
+        }
+        let sent = &plan.ops[..results.len().min(plan.ops.len())];
+        if sent.len() < plan.ops.len() {
+            tracing::info!(
+                "IPVS: pass interrupted by the stop after {} of {} operations",
+                sent.len(),
+                plan.ops.len()
+            );
+        }
+        for op in sent {
             self.counters.op(op);
         }
-        let rec = self.engine.record(&plan.ops, &results);
-        let repairs = plan.repair.iter().filter(|r| **r).count();
+        let rec = self.engine.record(sent, &results);
+        let repairs = plan.repair.iter().take(sent.len()).filter(|r| **r).count();
         self.counters.repairs(repairs as u64);
         self.counters.errors(rec.failed.len() as u64);
-        for (op, repair) in plan.ops.iter().zip(&plan.repair) {
+        for (op, repair) in sent.iter().zip(&plan.repair) {
             if *repair {
                 tracing::warn!(op = %op, "IPVS drift repaired: {op}");
             } else {
@@ -334,7 +415,7 @@ impl Reconciler {
             errors_now.insert(msg.clone());
         }
         tracing::info!(
-            ops = plan.ops.len(),
+            ops = sent.len(),
             repairs,
             failed = rec.failed.len(),
             "IPVS: {} operations applied, {} drift repairs, {} refused",
@@ -342,7 +423,7 @@ impl Reconciler {
             repairs,
             rec.failed.len()
         );
-        report.ops += plan.ops.len();
+        report.ops += sent.len();
         report.repairs += repairs;
         report.failed += rec.failed.len();
         rec.need_dump

@@ -108,6 +108,10 @@ impl Lowering {
             pairs.sort_by_key(|(seq, _)| *seq);
             self.cfg.virtual_servers = pairs.into_iter().map(|(_, vs)| vs).collect();
         }
+        // The configuration lives as long as the daemon: no room to grow (a Vec that
+        // doubled past 10,000 virtual servers keeps space for 16,384).
+        self.cfg.virtual_servers.shrink_to_fit();
+        self.cfg.vrrp_instances.shrink_to_fit();
         self.cfg
     }
 }

@@ -157,10 +157,11 @@ pub struct VirtualServer {
     pub quorum: u32,
     /// `hysteresis` (0).
     pub hysteresis: u32,
-    /// `quorum_up`.
-    pub quorum_up: Option<Script>,
+    /// `quorum_up` (boxed, as the other rarely set scripts: a `Script` is 112 bytes, and
+    /// large configurations have tens of thousands of servers without one).
+    pub quorum_up: Option<Box<Script>>,
     /// `quorum_down`.
-    pub quorum_down: Option<Script>,
+    pub quorum_down: Option<Box<Script>>,
     /// `sorry_server`.
     pub sorry_server: Option<SorryServer>,
     /// `virtualhost`.
@@ -215,10 +216,10 @@ pub struct RealServer {
     pub uthreshold: u32,
     /// `lthreshold`.
     pub lthreshold: u32,
-    /// `notify_up`.
-    pub notify_up: Option<Script>,
+    /// `notify_up` (boxed: most real servers have none).
+    pub notify_up: Option<Box<Script>>,
     /// `notify_down`.
-    pub notify_down: Option<Script>,
+    pub notify_down: Option<Box<Script>>,
     /// `smtp_alert` (on unless a global `smtp_alert*` says otherwise).
     pub smtp_alert: bool,
     /// `virtualhost`.

@@ -20,8 +20,8 @@ use rk_checkers::runner::Snapshot;
 use rk_config::Config;
 use rk_config::model::{RealServer, VirtualServer};
 use rk_coordinator::{
-    CounterSnapshot, Engine, Health, Input, Owned, Policy, Problem, QuorumEvent, Reconciler,
-    ReconcilerOptions, RsId, RulesMode, VsId,
+    CounterSnapshot, Engine, Health, Input, Interrupt, Owned, Policy, Problem, QuorumEvent,
+    Reconciler, ReconcilerOptions, RsId, RulesMode, VsId,
 };
 use rk_ipvs::{IpvsError, IpvsHandle};
 use tokio::sync::{mpsc, oneshot};
@@ -186,6 +186,8 @@ pub struct Applied {
 pub struct Lvs {
     tx: mpsc::Sender<Cmd>,
     task: JoinHandle<()>,
+    /// Ends the coordinator's running pass at a stop (with a kernel).
+    interrupt: Option<Interrupt>,
 }
 
 enum Backend {
@@ -286,6 +288,10 @@ impl Lvs {
             .enumerate()
             .map(|(i, vs)| (VsId::of(vs), i))
             .collect();
+        let interrupt = match &backend {
+            Backend::Kernel(r) => Some(r.interrupt()),
+            Backend::Model(_) => None,
+        };
         let (tx, rx) = mpsc::channel(QUEUE);
         let task = Task {
             backend,
@@ -302,6 +308,7 @@ impl Lvs {
         Lvs {
             tx,
             task: tokio::spawn(task.run(rx)),
+            interrupt,
         }
     }
 
@@ -337,9 +344,19 @@ impl Lvs {
         rx.await.ok()
     }
 
+    /// The stop is coming: a pass under way (a table read takes seconds at 10,000
+    /// services in an emulated VM) ends at its next chunk instead of delaying it. For good:
+    /// only a stop follows.
+    pub fn interrupt(&self) {
+        if let Some(i) = &self.interrupt {
+            i.raise();
+        }
+    }
+
     /// Stops: `omega` notifies, then our rules removed unless `keep_rules`. Returns when
     /// both are done.
     pub async fn stop(self, keep_rules: bool) {
+        self.interrupt();
         let (reply, rx) = oneshot::channel();
         if self.tx.send(Cmd::Stop { keep_rules, reply }).await.is_ok() {
             let _ = rx.await;
@@ -363,6 +380,8 @@ impl Task {
                 Backend::Model(_) => Instant::now() + Duration::from_secs(3600),
             };
             let woke = tokio::select! {
+                // Commands first: a stop must not wait for a periodic read that is due.
+                biased;
                 cmd = rx.recv() => {
                     let mut taken = match self.take(cmd, &mut rx) {
                         Ok(t) => t,
@@ -444,6 +463,9 @@ impl Task {
         if let (Backend::Kernel(r), Some(path)) = (&self.backend, &self.record) {
             write_record(path, r.engine().ownership_record()).await;
         }
+        // The first pass (the whole table in one batch) or a reload's (the old
+        // configuration's tables): what they freed goes back to the system.
+        super::memory::release();
     }
 
     fn counters(&self) -> Option<CounterSnapshot> {

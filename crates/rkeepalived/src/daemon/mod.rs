@@ -25,6 +25,7 @@ mod fifo;
 mod health;
 mod logging;
 mod lvs;
+mod memory;
 mod notices;
 mod notify;
 mod outlets;
@@ -124,7 +125,15 @@ pub fn run(cli: &Cli) -> ExitCode {
         }
     };
     let warnings = loaded.render_warnings();
-    let cfg = Arc::new(loaded.config);
+    // The files' text and line tables only served the warnings: not kept for the daemon's
+    // life (at 10,000 virtual servers they are megabytes).
+    let rk_config::Loaded {
+        config,
+        sources,
+        diagnostics,
+    } = loaded;
+    drop((sources, diagnostics));
+    let cfg = Arc::new(config);
     let sides = Sides::choose(cli, &cfg);
     // Pid file names are resolved now: detaching moves us to /.
     let cwd = std::env::current_dir().unwrap_or_default();

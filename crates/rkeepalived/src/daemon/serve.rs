@@ -167,6 +167,8 @@ async fn run(setup: Setup) -> ExitCode {
         tracing::warn!("the configuration has neither VRRP instances nor virtual servers: idle");
     }
     tracing::info!("Startup complete");
+    // The configuration's load is over: what it freed goes back to the system.
+    super::memory::release();
     let mut failed = false;
     loop {
         let settle_at = vrrp.as_ref().and_then(|v| v.settler.next_deadline());
@@ -238,6 +240,8 @@ async fn run(setup: Setup) -> ExitCode {
     notices.stop_trackers().await;
     let stop_lvs = async {
         if let Some(l) = lvs.take() {
+            // The coordinator leaves the pass it may be in while the probes stop.
+            l.lvs.interrupt();
             // Probes first: nothing may change the state omega reports.
             l.real_servers.stop().await;
             // Queued notifies that have not started are dropped, as keepalived kills its
