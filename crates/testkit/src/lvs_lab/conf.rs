@@ -203,6 +203,13 @@ impl PairConf {
             out.push_str("    # keepalived's behaviour: the rules on both directors\n");
             out.push_str("    lvs_rules_everywhere\n");
         }
+        if self.method == Method::Nat {
+            out.push_str(
+                "    # The kernel's connection sync: master on the director holding VI_IN, backup\n\
+                 \x20   # on the other, so connections survive a failover\n\
+                 \x20   lvs_sync_daemon eth1 VI_IN\n",
+            );
+        }
         out.push_str("}\n\n");
         match (self.method, self.layout) {
             (Method::Nat, _) => self.nat_vrrp(&mut out, dir),
@@ -249,6 +256,7 @@ impl PairConf {
                         &sorry,
                     ],
                 );
+                refused_by_kernel(&mut out);
             }
             (Method::Dr, Layout::MasterMaster) => {
                 self.virtual_server(&mut out, addr::VIP, 80, "DR", &addr::WEB_DR, &[]);
@@ -377,6 +385,24 @@ impl PairConf {
         }
         out.push_str("}\n\n");
     }
+}
+
+/// A service with one real server the kernel refuses (`lthreshold` above `uthreshold`:
+/// ERANGE) and two it takes, without checkers: the refusal must be logged and the rest
+/// installed.
+fn refused_by_kernel(out: &mut String) {
+    let _ = writeln!(out, "virtual_server {} 82 {{", addr::VIP);
+    out.push_str("    lvs_sched rr\n    lvs_method DR\n    protocol TCP\n");
+    for (i, rs) in addr::WEB_DR.iter().enumerate() {
+        let _ = writeln!(out, "    real_server {rs} 82 {{");
+        out.push_str("        weight 1\n");
+        if i == 0 {
+            out.push_str("        # the kernel refuses it: the lower threshold above the upper\n");
+            out.push_str("        uthreshold 10\n        lthreshold 20\n");
+        }
+        out.push_str("    }\n");
+    }
+    out.push_str("}\n\n");
 }
 
 /// (priority of the first instance, priority of the second) on a director.

@@ -232,25 +232,39 @@ check_within() {
     fi
 }
 
+# sync_daemons NS: the kernel's connection sync daemons, "master(eth1,62) backup(...)"
+sync_daemons() {
+    nsx $1 $IPVSADM -L --daemon 2>/dev/null |
+        sed -n 's/^\([a-z]*\) sync daemon (mcast=\([^,]*\), syncid=\([0-9]*\).*/\1(\2,\3)/p' |
+        sort | tr '\n' ' ' | sed 's/ $//'
+}
+# expect_sync_daemons NS "master(eth1,62) ..." : exactly these ("" for none)
+expect_sync_daemons() {
+    _s=$(sync_daemons $1)
+    echo "$1 sync daemons: ${_s:-none}"
+    [ "$_s" = "$2" ]
+}
+
 # ---- the daemons --------------------------------------------------------------------------
-# DAEMON=keepalived|rkeepalived, chosen per phase.
+# DAEMON=keepalived|rkeepalived, chosen per phase; DAEMON_ARGS: more options (-P, -C).
 alive() { [ -d /proc/$1 ] && ! grep -q '^State:.*Z' /proc/$1/status 2>/dev/null; }
 director_start() { # NODE CONF
     mkdir -p /run/$1
     rm -f /run/$1/*.pid
+    # The phase's mark goes first: phase_log reads from it.
+    echo "--- $PHASE: $DAEMON $DAEMON_ARGS -f $2" >>$LAB/log/$1.log
     case $DAEMON in
     keepalived)
         # -G: no syslog (busybox has no syslogd here); -D: detailed log to the console.
-        $IP netns exec $1 /usr/sbin/keepalived -n -l -D -G -f $2 -p /run/$1/keepalived.pid \
+        $IP netns exec $1 /usr/sbin/keepalived -n -l -D -G $DAEMON_ARGS -f $2 -p /run/$1/keepalived.pid \
             -r /run/$1/vrrp.pid -c /run/$1/checkers.pid >>$LAB/log/$1.log 2>&1 &
         ;;
     rkeepalived)
-        $IP netns exec $1 /rk/rkeepalived -n -l -f $2 -p /run/$1/keepalived.pid \
+        $IP netns exec $1 /rk/rkeepalived -n -l $DAEMON_ARGS -f $2 -p /run/$1/keepalived.pid \
             -r /run/$1/vrrp.pid -c /run/$1/checkers.pid >>$LAB/log/$1.log 2>&1 &
         ;;
     esac
     echo $! >/run/$1/main.pid
-    echo "--- $PHASE: $DAEMON -f $2" >>$LAB/log/$1.log
 }
 director_pid() { cat /run/$1/main.pid 2>/dev/null; }
 # director_stop NODE [SIGNAL]: signal the main process, wait up to 20 s for it to exit;
@@ -284,6 +298,8 @@ lab_reset() {
         $IP -n $d link set eth0 up
         $IP -n $d link set eth1 up
         nsx $d $IPVSADM -C
+        # -C leaves the connection sync daemons running.
+        for r in master backup; do nsx $d $IPVSADM --stop-daemon $r 2>/dev/null; done
         for v in 10.0.0.100/24 10.0.0.101/24 192.168.10.1/24; do
             $IP -n $d addr del $v dev eth0 2>/dev/null
             $IP -n $d addr del $v dev eth1 2>/dev/null
@@ -300,6 +316,25 @@ dump() {
     wait_for 500 ls /tmp/keepalived.data >/dev/null
     usleep 500000
     cat /tmp/keepalived*.data 2>/dev/null
+}
+
+# stats NODE: SIGUSR2, then the statistics file the daemon wrote (one node at a time).
+stats() {
+    rm -f /tmp/keepalived.stats
+    kill -USR2 $(director_pid $1)
+    wait_for 500 ls /tmp/keepalived.stats >/dev/null
+    usleep 500000
+    cat /tmp/keepalived.stats 2>/dev/null
+}
+# phase_log NODE: the node's log since the current phase started it.
+phase_log() {
+    awk -v m="--- $PHASE: " 'index($0, m) == 1 { n = NR } { l[NR] = $0 } END { for (i = n; i <= NR; i++) print l[i] }' $LAB/log/$1.log
+}
+# log_has NODE ERE: the node's log of this phase has a matching line (printed)
+log_has() {
+    _l=$(phase_log $1 | grep -E -- "$2" | head -1)
+    echo "${_l:-no line matches $2}"
+    [ -n "$_l" ]
 }
 
 # ---- failover, measured ---------------------------------------------------------------------

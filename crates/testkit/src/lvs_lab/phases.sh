@@ -86,13 +86,18 @@ phase_dr() {
     [ "$EVERYWHERE" = 1 ] && check_within web2_leaves_backup_pool $LEAVE_CS \
         expect_dests dir2 10.0.0.100:80 "10.0.0.11:80=1 10.0.0.13:80=1"
     check rr_over_two rr_order 10.0.0.100 web1 web3
-    check dump_lists_state dump_lists dir1 10.0.0.12 VI_WEB 10.0.0.100
+    _svc="VPORT = 80"
+    [ "$DAEMON" = rkeepalived ] && _svc="Virtual server TCP 10.0.0.100:80"
+    check dump_lists_state dump_lists dir1 10.0.0.12 VI_WEB 10.0.0.100 "$_svc"
     web_start web2
     check_within web2_returns $RETURN_CS expect_dests dir1 10.0.0.100:80 "$W80"
 
     if [ "$DAEMON" = rkeepalived ]; then
         nsx dir1 $IPVSADM -d -t 10.0.0.100:80 -r 10.0.0.13:80
         check_within ipvsadm_d_repaired $RECONCILE_CS expect_dests dir1 10.0.0.100:80 "$W80"
+        # Each repair is logged and counted (SIGUSR2's statistics).
+        check drift_repair_logged log_has dir1 "IPVS drift repaired: add destination 10\.0\.0\.13:80"
+        check drift_repair_counted stats_have dir1 "Drift repairs: [1-9]" "Health checkers:"
     fi
 
     # keepalived's mode: the backup's own checkers re-add web2 too; wait for it, so the
@@ -103,7 +108,41 @@ phase_dr() {
     check backup_now_holds_vip expect_vips dir2 "10.0.0.100/24"
     check rr_after_failover rr_order 10.0.0.100 web1 web2 web3
     stop_clean dir2
+    [ "$DAEMON" = rkeepalived ] && [ "$EVERYWHERE" != 1 ] && one_side_modes
     lab_reset
+}
+
+# keepalived's -C and -P on dir1 alone: -C runs the checkers and IPVS without VRRP (every
+# virtual server installed, no VIP), -P only VRRP (the VIP, no rules).
+one_side_modes() {
+    lab_reset
+    DAEMON_ARGS=-C
+    director_start dir1 $CONF/dir1.conf
+    check_within check_only_installs_rules 1500 expect_dests dir1 10.0.0.100:80 "$W80"
+    check check_only_holds_no_vip expect_vips dir1 ""
+    check check_only_writes_no_vrrp_pid sh -c "! ls /run/dir1/vrrp.pid"
+    director_stop dir1 >/dev/null
+    check check_only_stop_removes_rules expect_services dir1 ""
+    DAEMON_ARGS=-P
+    director_start dir1 $CONF/dir1.conf
+    check_within vrrp_only_holds_vip 1500 expect_vips dir1 "10.0.0.100/24"
+    # The checkers would have installed the rules by now, had they run.
+    sleep 3
+    check vrrp_only_installs_no_rules expect_services dir1 ""
+    director_stop dir1 >/dev/null
+    check vrrp_only_stop_releases_vip expect_vips dir1 ""
+    DAEMON_ARGS=
+}
+
+# stats_have NODE ERE...: SIGUSR2's statistics have a line matching each ERE
+stats_have() {
+    _n=$1
+    shift
+    _st=$(stats $_n)
+    _bad=""
+    for e in "$@"; do echo "$_st" | grep -Eq -- "$e" || _bad="$_bad missing:$e"; done
+    echo "$(echo "$_st" | grep -E -- "$1")${_bad:+;$_bad}"
+    [ -z "$_bad" ]
 }
 
 # LVS-DR with inhibit_on_failure on :80 and quorum 3 + a sorry server on :81.
@@ -114,6 +153,11 @@ phase_features() {
     pair_start
     check_within master_has_rules 1500 expect_dests dir1 10.0.0.100:80 "$W80"
     check_within quorum_service_up 1000 expect_dests dir1 10.0.0.100:81 "$W81"
+    # :82 has a real server the kernel refuses (lthreshold above uthreshold): said in the
+    # log, and the service goes in with the other two.
+    check_within refused_dest_rest_installed 1000 expect_dests dir1 10.0.0.100:82 \
+        "10.0.0.12:82=1 10.0.0.13:82=1"
+    check refused_dest_logged log_has dir1 "(10\.0\.0\.11:82|10\.0\.0\.11\]?:82).*(out of range|Numerical result)|(out of range|Numerical result).*10\.0\.0\.11"
 
     web_stop web2 80
     check_within inhibited_to_weight_0 $LEAVE_CS expect_dests dir1 10.0.0.100:80 \
@@ -143,12 +187,17 @@ phase_nat() {
     check_within master_has_rules 1500 expect_dests dir1 10.0.0.100:80 "$NAT80"
     check backup_holds_no_vip expect_vips dir2 ""
     backup_rules 10.0.0.100:80 "$NAT80"
+    # lvs_sync_daemon follows VI_IN: master on the MASTER, backup on the BACKUP.
+    check_within master_runs_sync_master 1000 expect_sync_daemons dir1 "master(eth1,62)"
+    check_within backup_runs_sync_backup 1000 expect_sync_daemons dir2 "backup(eth1,62)"
     check rr_over_three rr_order 10.0.0.100 web1 web2 web3
 
     failover dir1 dir2 10.0.0.100 10.0.0.100:80 "$NAT80"
     check_within backup_now_holds_both_vips 500 expect_vips dir2 "10.0.0.100/24 192.168.10.1/24"
+    check_within new_master_runs_sync_master 1000 expect_sync_daemons dir2 "master(eth1,62)"
     check rr_after_failover rr_order 10.0.0.100 web1 web2 web3
     stop_clean dir2
+    check sigterm_stops_sync_daemon expect_sync_daemons dir2 ""
     lab_reset
 }
 
