@@ -35,16 +35,17 @@ bench_reset() {
     # The old namespaces' veth pairs go when the kernel has torn them down (asynchronously).
     wait_for 6000 sh -c "! $IP link show dir1-eth0 && ! $IP link show dir2-eth0 && ! $IP link show dir1-eth1 && ! $IP link show dir2-eth1" >/dev/null ||
         echo "bench: the old directors' links are still there"
-    n=2
+    # (_h, not n: bench_main loops over the sizes with n, and sh has no local variables)
+    _h=2
     for d in dir1 dir2; do
         $IP netns add $d
         $IP -n $d link set lo up
         plug $d eth0 br0
         plug $d eth1 br1
-        $IP -n $d addr add 10.0.0.$n/24 dev eth0
-        $IP -n $d addr add 192.168.10.$n/24 dev eth1
+        $IP -n $d addr add 10.0.0.$_h/24 dev eth0
+        $IP -n $d addr add 192.168.10.$_h/24 dev eth1
         sysctl_ns $d net/ipv4/ip_forward 1
-        n=$((n + 1))
+        _h=$((_h + 1))
     done
 }
 
@@ -194,10 +195,10 @@ bench_stop() {
 bench_main() {
     lab_mode dr
     webs_start 80
-    for n in $BENCH_FAILOVER_SIZES; do
-        bench_failover keepalived /rk/conf/ka $n
-        bench_failover rkeepalived /rk/conf/rk $n
-        bench_failover rkeepalived /rk/conf/rk-everywhere $n
+    for _size in $BENCH_FAILOVER_SIZES; do
+        bench_failover keepalived /rk/conf/ka $_size
+        bench_failover rkeepalived /rk/conf/rk $_size
+        bench_failover rkeepalived /rk/conf/rk-everywhere $_size
     done
     bench_cold keepalived /rk/conf/ka ${COLD%x*} ${COLD#*x}
     bench_cold rkeepalived /rk/conf/rk-everywhere ${COLD%x*} ${COLD#*x}
