@@ -11,11 +11,12 @@
 //! it, which is what is measured here. The listeners run in this test process, pinned to
 //! CPU 1, and count accepted connections (= checks done); the daemon is pinned to
 //! `RK_CKV_CPUS` (default `0`: VRRP and 10,000 checks/s share one core; empty: not
-//! pinned). Once the checks run at full rate, a packet tap on the namespace's `eth0` (not on
-//! `lo`, whose 60,000 packets a second would overflow it) time-stamps every advert for `RK_CKV_SECS` (default 30) seconds and one `RESULT` line gives the
-//! gaps (p50, p99, worst), the delay (worst gap − 100 ms), the adverts the daemon counted
-//! as sent in the window (its JSON dump), the checks/s achieved, the
-//! daemon's CPU share and the machine's load average. Figures:
+//! pinned). Once the checks run at full rate, a packet tap on the namespace's `eth0` (not
+//! on `lo`, whose 60,000+ packets a second overflow it) time-stamps every advert for
+//! `RK_CKV_SECS` (default 30) seconds and one `RESULT` line gives the gaps (p50, p99,
+//! worst), the delay (worst gap − 100 ms), the adverts the daemon counted as sent in the
+//! window (its JSON dump), the checks/s achieved, the daemon's CPU share and the machine's
+//! load average. Figures:
 //! `crates/checkers/BENCHMARKS-checkers.md`.
 //!
 //! The run fails when the load did not happen (fewer than 90 % of the offered checks/s)
