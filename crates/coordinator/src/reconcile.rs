@@ -293,6 +293,12 @@ impl Reconciler {
             }
             None
         };
+        // A stop raised while the table was read: planning against it (two diffs of the
+        // whole table, a second in an emulated VM at 20,000 destinations) would only delay
+        // the stop.
+        if self.interrupt.is_raised() {
+            return Ok(report);
+        }
         let plan = self.engine.plan(now.into_std(), fresh);
         self.observed |= report.read;
         let mut errors_now = HashSet::new();
