@@ -23,6 +23,7 @@ mod checks;
 mod dump;
 mod fifo;
 mod health;
+mod limits;
 mod logging;
 mod lvs;
 mod memory;
@@ -163,6 +164,7 @@ pub fn run(cli: &Cli) -> ExitCode {
     for line in warnings.lines().filter(|l| !l.trim().is_empty()) {
         tracing::warn!("{line}");
     }
+    limits::raise_open_files(&cfg);
     if cli.namespace.is_some() {
         tracing::warn!("-s/--namespace is not supported yet; running in the current namespace");
     }

@@ -81,6 +81,7 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
         }
     }
     let cfg = Arc::new(loaded.config);
+    super::limits::raise_open_files(&cfg);
     let want = source.flags.choose(&cfg);
     let plan = if want.vrrp || sides.vrrp.is_some() {
         match vrrp_plan(&cfg) {
