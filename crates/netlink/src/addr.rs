@@ -288,6 +288,29 @@ pub enum DelOutcome {
     NotPresent,
 }
 
+impl AddOutcome {
+    /// An add request's answer: EEXIST is an outcome, not an error.
+    pub(crate) fn of<T>(r: Result<T>) -> Result<AddOutcome> {
+        match r {
+            Ok(_) => Ok(AddOutcome::Added),
+            Err(e) if e.errno() == Some(libc::EEXIST) => Ok(AddOutcome::AlreadyPresent),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl DelOutcome {
+    /// A removal's answer: the errnos in `absent` (how the kernel says "not there" for
+    /// this kind of object) are an outcome, not an error.
+    pub(crate) fn of<T>(r: Result<T>, absent: &[i32]) -> Result<DelOutcome> {
+        match r {
+            Ok(_) => Ok(DelOutcome::Removed),
+            Err(e) if e.errno().is_some_and(|n| absent.contains(&n)) => Ok(DelOutcome::NotPresent),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 impl Netlink {
     /// Adds an address (`ip addr add`). An address already present is not an error.
     pub async fn add_address(&self, spec: &AddressSpec) -> Result<AddOutcome> {
@@ -298,11 +321,7 @@ impl Netlink {
                 || spec.describe("add"),
             )
             .await;
-        match r {
-            Ok(_) => Ok(AddOutcome::Added),
-            Err(e) if e.errno() == Some(libc::EEXIST) => Ok(AddOutcome::AlreadyPresent),
-            Err(e) => Err(e),
-        }
+        AddOutcome::of(r)
     }
 
     /// Removes an address (`ip addr del`), matched by address and prefix length. A missing
@@ -315,18 +334,10 @@ impl Netlink {
                 || spec.describe("remove"),
             )
             .await;
-        match r {
-            Ok(_) => Ok(DelOutcome::Removed),
-            Err(e)
-                if matches!(
-                    e.errno(),
-                    Some(libc::EADDRNOTAVAIL | libc::ENOENT | libc::ENODEV | libc::ESRCH)
-                ) =>
-            {
-                Ok(DelOutcome::NotPresent)
-            }
-            Err(e) => Err(e),
-        }
+        DelOutcome::of(
+            r,
+            &[libc::EADDRNOTAVAIL, libc::ENOENT, libc::ENODEV, libc::ESRCH],
+        )
     }
 
     /// Every address of the namespace, or of interface `ifindex` only.

@@ -11,8 +11,8 @@ use crate::addr::Address;
 use crate::error::{Error, Result};
 use crate::link::Link;
 
-/// Receive buffer of the event socket: large enough that a burst (a bridge with many
-/// ports flapping, a few hundred addresses added at once) does not overrun it.
+/// Receive buffer of a subscription: large enough that a burst (a bridge with many ports
+/// flapping, a few hundred addresses added at once, a table flush) does not overrun it.
 const RCVBUF: usize = 4 << 20;
 
 /// Something that changed in the namespace.
@@ -42,37 +42,57 @@ pub enum Event {
 /// missed (an event may then describe a state already read; events are idempotent).
 #[derive(Debug)]
 pub struct Monitor {
+    sub: Subscription,
+}
+
+/// A multicast subscription on its own socket, shared by [`Monitor`] and
+/// [`crate::RouteMonitor`].
+#[derive(Debug)]
+pub(crate) struct Subscription {
     rx: UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
-    // Keeps the connection task alive for as long as the monitor lives.
+    // Keeps the connection task alive for as long as the subscription lives.
     _handle: rtnetlink::Handle,
+}
+
+impl Subscription {
+    /// Joins `groups`; the connection task is spawned on the current tokio runtime.
+    pub(crate) fn open(groups: &[MulticastGroup]) -> Result<Subscription> {
+        let (mut conn, handle, rx) =
+            rtnetlink::new_multicast_connection(groups).map_err(Error::Socket)?;
+        conn.socket_mut()
+            .socket_mut()
+            .set_rx_buf_sz(RCVBUF)
+            .map_err(Error::Socket)?;
+        tokio::spawn(conn);
+        Ok(Subscription {
+            rx,
+            _handle: handle,
+        })
+    }
+
+    /// The next message's payload; `None` once the connection has stopped.
+    pub(crate) async fn next(&mut self) -> Option<NetlinkPayload<RouteNetlinkMessage>> {
+        self.rx.next().await.map(|(msg, _)| msg.payload)
+    }
 }
 
 impl Monitor {
     /// Subscribes to `RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR` and `RTNLGRP_IPV6_IFADDR`; the
     /// connection task is spawned on the current tokio runtime.
     pub fn start() -> Result<Monitor> {
-        let (mut conn, handle, rx) = rtnetlink::new_multicast_connection(&[
-            MulticastGroup::Link,
-            MulticastGroup::Ipv4Ifaddr,
-            MulticastGroup::Ipv6Ifaddr,
-        ])
-        .map_err(Error::Socket)?;
-        conn.socket_mut()
-            .socket_mut()
-            .set_rx_buf_sz(RCVBUF)
-            .map_err(Error::Socket)?;
-        tokio::spawn(conn);
         Ok(Monitor {
-            rx,
-            _handle: handle,
+            sub: Subscription::open(&[
+                MulticastGroup::Link,
+                MulticastGroup::Ipv4Ifaddr,
+                MulticastGroup::Ipv6Ifaddr,
+            ])?,
         })
     }
 
     /// The next event; `None` once the connection has stopped.
     pub async fn next(&mut self) -> Option<Event> {
         loop {
-            let (msg, _) = self.rx.next().await?;
-            if let Some(ev) = translate(msg.payload) {
+            if let Some(ev) = translate(self.sub.next().await?) {
                 return Some(ev);
             }
         }

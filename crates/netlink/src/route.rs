@@ -550,11 +550,7 @@ impl Netlink {
                 || spec.describe("add"),
             )
             .await;
-        match r {
-            Ok(_) => Ok(AddOutcome::Added),
-            Err(e) if e.errno() == Some(libc::EEXIST) => Ok(AddOutcome::AlreadyPresent),
-            Err(e) => Err(e),
-        }
+        AddOutcome::of(r)
     }
 
     /// Removes a route (`ip route del`), matched by everything the spec says, protocol
@@ -567,13 +563,7 @@ impl Netlink {
                 || spec.describe("remove"),
             )
             .await;
-        match r {
-            Ok(_) => Ok(DelOutcome::Removed),
-            Err(e) if matches!(e.errno(), Some(libc::ESRCH | libc::ENOENT | libc::ENODEV)) => {
-                Ok(DelOutcome::NotPresent)
-            }
-            Err(e) => Err(e),
-        }
+        DelOutcome::of(r, &[libc::ESRCH, libc::ENOENT, libc::ENODEV])
     }
 }
 

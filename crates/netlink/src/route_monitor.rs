@@ -6,21 +6,16 @@
 
 use std::net::IpAddr;
 
-use futures::StreamExt;
-use futures::channel::mpsc::UnboundedReceiver;
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::NetlinkPayload;
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use netlink_packet_route::rule::{RuleAction as NlRuleAction, RuleAttribute, RuleMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use netlink_sys::{AsyncSocket, SocketAddr};
 use rtnetlink::MulticastGroup;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::monitor::Subscription;
 use crate::route::{IpFamily, Prefix, RTPROT_KEEPALIVED, RouteSpec};
 use crate::rule::{RuleAction, RuleSpec};
-
-/// Receive buffer of the subscription (a table flush reports every route).
-const RCVBUF: usize = 4 << 20;
 
 /// What identifies a route for tracking, as keepalived's `route_is_ours` compares it:
 /// family, table, destination, metric, tos and output interface (the gateway is not part
@@ -205,29 +200,19 @@ pub enum RouteEvent {
 /// `RTNLGRP_IPV6_RULE`, reporting only removals of `proto keepalived` routes and rules.
 #[derive(Debug)]
 pub struct RouteMonitor {
-    rx: UnboundedReceiver<(NetlinkMessage<RouteNetlinkMessage>, SocketAddr)>,
-    // Keeps the connection task alive for as long as the monitor lives.
-    _handle: rtnetlink::Handle,
+    sub: Subscription,
 }
 
 impl RouteMonitor {
     /// Subscribes; the connection task is spawned on the current tokio runtime.
     pub fn start() -> Result<RouteMonitor> {
-        let (mut conn, handle, rx) = rtnetlink::new_multicast_connection(&[
-            MulticastGroup::Ipv4Route,
-            MulticastGroup::Ipv6Route,
-            MulticastGroup::Ipv4Rule,
-            MulticastGroup::Ipv6Rule,
-        ])
-        .map_err(Error::Socket)?;
-        conn.socket_mut()
-            .socket_mut()
-            .set_rx_buf_sz(RCVBUF)
-            .map_err(Error::Socket)?;
-        tokio::spawn(conn);
         Ok(RouteMonitor {
-            rx,
-            _handle: handle,
+            sub: Subscription::open(&[
+                MulticastGroup::Ipv4Route,
+                MulticastGroup::Ipv6Route,
+                MulticastGroup::Ipv4Rule,
+                MulticastGroup::Ipv6Rule,
+            ])?,
         })
     }
 
@@ -235,8 +220,7 @@ impl RouteMonitor {
     /// stopped.
     pub async fn next(&mut self) -> Option<RouteEvent> {
         loop {
-            let (msg, _) = self.rx.next().await?;
-            if let Some(ev) = translate(msg.payload) {
+            if let Some(ev) = translate(self.sub.next().await?) {
                 return Some(ev);
             }
         }

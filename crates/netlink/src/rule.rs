@@ -284,11 +284,7 @@ impl Netlink {
                 || spec.describe("add"),
             )
             .await;
-        match r {
-            Ok(_) => Ok(AddOutcome::Added),
-            Err(e) if e.errno() == Some(libc::EEXIST) => Ok(AddOutcome::AlreadyPresent),
-            Err(e) => Err(e),
-        }
+        AddOutcome::of(r)
     }
 
     /// Removes a rule (`ip rule del`), matched on every attribute of the spec, protocol
@@ -301,13 +297,7 @@ impl Netlink {
                 || spec.describe("remove"),
             )
             .await;
-        match r {
-            Ok(_) => Ok(DelOutcome::Removed),
-            Err(e) if matches!(e.errno(), Some(libc::ENOENT | libc::ESRCH)) => {
-                Ok(DelOutcome::NotPresent)
-            }
-            Err(e) => Err(e),
-        }
+        DelOutcome::of(r, &[libc::ENOENT, libc::ESRCH])
     }
 }
 
