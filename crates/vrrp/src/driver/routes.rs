@@ -257,6 +257,18 @@ impl Driver {
     /// of a MASTER deleted behind our back makes it leave MASTER as when its VIPs are
     /// deleted: priority 0, then BACKUP (another router, or we after the down timer, puts
     /// everything back).
+    /// The tracked route of `routes` that `k` names, with the interfaces as they are now.
+    fn tracked_route_named<'a>(
+        &self,
+        routes: &'a [RoutePlan],
+        k: &RouteKey,
+    ) -> Option<&'a RoutePlan> {
+        routes.iter().filter(|r| tracked_route(r)).find(|r| {
+            r.resolve(|d| self.link(d).map(|l| l.index))
+                .is_ok_and(|s| k.matches(&RouteKey::of(&s)))
+        })
+    }
+
     pub(super) async fn on_route_event(&mut self, ev: RouteEvent) {
         let now = Instant::now();
         match ev {
@@ -274,15 +286,7 @@ impl Driver {
                     if inst.vi.state() != StateKind::Master {
                         continue;
                     }
-                    let lost = inst
-                        .spec
-                        .routes
-                        .iter()
-                        .filter(|r| tracked_route(r))
-                        .find(|r| {
-                            r.resolve(|d| self.link(d).map(|l| l.index))
-                                .is_ok_and(|s| k.matches(&RouteKey::of(&s)))
-                        });
+                    let lost = self.tracked_route_named(&inst.spec.routes, &k);
                     if let Some(r) = lost {
                         tracing::warn!(
                             "({}) virtual route {r} was deleted behind our back; leaving MASTER",
@@ -291,15 +295,7 @@ impl Driver {
                         self.insts[n].vi.handle(now, Input::VipsLost);
                     }
                 }
-                let lost = self
-                    .statics
-                    .routes
-                    .iter()
-                    .filter(|r| tracked_route(r))
-                    .find(|r| {
-                        r.resolve(|d| self.link(d).map(|l| l.index))
-                            .is_ok_and(|s| k.matches(&RouteKey::of(&s)))
-                    });
+                let lost = self.tracked_route_named(&self.statics.routes, &k);
                 if let Some(r) = lost.cloned() {
                     tracing::info!("Restoring deleted static route {r}");
                     self.add_static_route(&r).await;
