@@ -7,10 +7,11 @@
 
 mod vrrp_lab;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use rk_testkit::netns::{Proc, skip_requested};
+use rk_testkit::netns::{Lab, Netns, Proc, skip_requested};
 use serde_json::Value;
 use vrrp_lab::*;
 
@@ -136,13 +137,21 @@ fn expect_tables(what: &str, a: &Node, b: &Node, procs: &[&Proc], cond: impl Fn(
     );
 }
 
-#[test]
-fn routes_and_rules_follow_master() {
-    if skip_requested() {
-        return;
-    }
-    let (mut lab, _lan, mut nodes) = lan(
-        "vroutes",
+/// Two directors on one LAN configured with `routes` and `rules`: a (priority 200) is
+/// MASTER, b (100) BACKUP, both running.
+struct Pair {
+    lab: Lab,
+    _lan: Netns,
+    na: Node,
+    nb: Node,
+    ca: PathBuf,
+    a: Proc,
+    b: Proc,
+}
+
+fn pair(tag: &str, routes: &str, rules: &str) -> Pair {
+    let (mut lab, lan, mut nodes) = lan(
+        tag,
         &[
             ("a", &["10.88.0.1/24", "fd00:88::1/64"]),
             ("b", &["10.88.0.2/24", "fd00:88::2/64"]),
@@ -150,13 +159,37 @@ fn routes_and_rules_follow_master() {
     );
     let nb = nodes.pop().unwrap();
     let na = nodes.pop().unwrap();
-    let ca = lab.write_file("a.conf", &conf(200, ROUTES, RULES)).unwrap();
-    let cb = lab.write_file("b.conf", &conf(100, ROUTES, RULES)).unwrap();
-
-    let mut a = rk(&mut lab, &na, &ca, "a");
+    let ca = lab.write_file("a.conf", &conf(200, routes, rules)).unwrap();
+    let cb = lab.write_file("b.conf", &conf(100, routes, rules)).unwrap();
+    let a = rk(&mut lab, &na, &ca, "a");
     expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
     let b = rk(&mut lab, &nb, &cb, "b");
     expect_log(&b, "(VI_1) Entering BACKUP STATE", 1, WAIT, &[&a, &b]);
+    Pair {
+        lab,
+        _lan: lan,
+        na,
+        nb,
+        ca,
+        a,
+        b,
+    }
+}
+
+#[test]
+fn routes_and_rules_follow_master() {
+    if skip_requested() {
+        return;
+    }
+    let Pair {
+        mut lab,
+        _lan,
+        na,
+        nb,
+        ca,
+        mut a,
+        b,
+    } = pair("vroutes", ROUTES, RULES);
     expect_tables(
         "a master holds them all, b none",
         &na,
@@ -241,26 +274,16 @@ fn a_route_or_rule_deleted_behind_the_master_s_back_hands_over() {
     if skip_requested() {
         return;
     }
-    let (mut lab, _lan, mut nodes) = lan(
-        "vroutetrk",
-        &[
-            ("a", &["10.88.0.1/24", "fd00:88::1/64"]),
-            ("b", &["10.88.0.2/24", "fd00:88::2/64"]),
-        ],
-    );
-    let nb = nodes.pop().unwrap();
-    let na = nodes.pop().unwrap();
     let routes = format!("{ROUTES}\n        10.55.0.0/16 dev eth0 table 101 no_track");
-    let ca = lab
-        .write_file("a.conf", &conf(200, &routes, RULES))
-        .unwrap();
-    let cb = lab
-        .write_file("b.conf", &conf(100, &routes, RULES))
-        .unwrap();
-    let a = rk(&mut lab, &na, &ca, "a");
-    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
-    let b = rk(&mut lab, &nb, &cb, "b");
-    expect_log(&b, "(VI_1) Entering BACKUP STATE", 1, WAIT, &[&a, &b]);
+    let Pair {
+        lab: _lab,
+        _lan,
+        na,
+        nb,
+        ca: _,
+        a,
+        b,
+    } = pair("vroutetrk", &routes, RULES);
     let with_untracked = || {
         let mut v = all_routes();
         v.push("101 10.55.0.0/16".to_string());
@@ -460,21 +483,15 @@ fn a_killed_master_s_leftovers_are_released_when_it_comes_back() {
     if skip_requested() {
         return;
     }
-    let (mut lab, _lan, mut nodes) = lan(
-        "vroutekill",
-        &[
-            ("a", &["10.88.0.1/24", "fd00:88::1/64"]),
-            ("b", &["10.88.0.2/24", "fd00:88::2/64"]),
-        ],
-    );
-    let nb = nodes.pop().unwrap();
-    let na = nodes.pop().unwrap();
-    let ca = lab.write_file("a.conf", &conf(200, ROUTES, RULES)).unwrap();
-    let cb = lab.write_file("b.conf", &conf(100, ROUTES, RULES)).unwrap();
-    let mut a = rk(&mut lab, &na, &ca, "a");
-    expect_log(&a, "(VI_1) Entering MASTER STATE", 1, WAIT, &[&a]);
-    let b = rk(&mut lab, &nb, &cb, "b");
-    expect_log(&b, "(VI_1) Entering BACKUP STATE", 1, WAIT, &[&a, &b]);
+    let Pair {
+        mut lab,
+        _lan,
+        na,
+        nb,
+        ca,
+        mut a,
+        b,
+    } = pair("vroutekill", ROUTES, RULES);
     expect_tables("a holds them", &na, &nb, &[&a, &b], || {
         holds_all(&na) && holds_none(&nb)
     });
