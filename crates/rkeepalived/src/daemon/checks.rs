@@ -12,7 +12,7 @@
 //! server then runs without that checker, as keepalived runs it after a configuration
 //! error that skipped the checker.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -148,9 +148,9 @@ pub fn map(cfg: &Config, ids: &mut Ids) -> Mapping {
     });
     let mut m = Mapping {
         specs: Vec::with_capacity(n_checkers),
-        real_servers: HashMap::with_capacity(n_rs),
-        checkers: HashMap::with_capacity(n_checkers),
-        by_rs: HashMap::with_capacity(n_rs),
+        real_servers: HashMap::with_capacity_and_hasher(n_rs, Default::default()),
+        checkers: HashMap::with_capacity_and_hasher(n_checkers, Default::default()),
+        by_rs: HashMap::with_capacity_and_hasher(n_rs, Default::default()),
         problems: Vec::new(),
     };
     ids.reserve(n_rs, n_checkers);

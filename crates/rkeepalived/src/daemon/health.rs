@@ -3,7 +3,7 @@
 //! dynamic weights its checkers report. Pure: the caller feeds events and acts on the
 //! changes (log line, notify script, coordinator input).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use rk_checkers::probe::DynamicWeight;
 use rk_checkers::{CheckerEvent, CheckerId, EventKind, RealServerId};
@@ -132,6 +132,8 @@ impl Aggregator {
     /// checker up unless `alpha`, as keepalived starts them.
     pub fn new(mapping: &Mapping, weight_of: impl Fn(RealServerId) -> u32) -> Aggregator {
         let mut a = Aggregator::default();
+        a.owner.reserve(mapping.checkers.len());
+        a.rs.reserve(mapping.real_servers.len());
         for (id, c) in &mapping.checkers {
             a.owner.insert(*id, c.rs);
             let st = a.rs.entry(c.rs).or_insert_with(|| RsState {

@@ -109,14 +109,17 @@ enum Cmd {
         reply: oneshot::Sender<String>,
     },
     Counters(oneshot::Sender<Option<CounterSnapshot>>),
-    /// A reload: the new configuration, its policy and checker mapping; answered after
-    /// the pass that applies it.
+    /// A reload: the new configuration and its policy; answered after the pass that
+    /// applies it.
     Reload {
         config: Arc<Config>,
         policy: Policy,
-        mapping: Arc<Mapping>,
         reply: oneshot::Sender<Applied>,
     },
+    /// The reloaded configuration's checker mapping (for dumps). It follows its
+    /// [`Cmd::Reload`]: mapping 36,800 checkers takes tens of milliseconds, and the IPVS
+    /// change need not wait for it.
+    Mapping(Arc<Mapping>),
     Stop {
         keep_rules: bool,
         reply: oneshot::Sender<()>,
@@ -144,6 +147,7 @@ impl std::fmt::Debug for Cmd {
             Cmd::Dump { .. } => "Dump",
             Cmd::Counters(_) => "Counters",
             Cmd::Reload { .. } => "Reload",
+            Cmd::Mapping(_) => "Mapping",
             Cmd::Stop { .. } => "Stop",
         })
     }
@@ -327,21 +331,20 @@ impl Lvs {
     }
 
     /// A reload: takes the new configuration and waits for the pass that applies it.
-    pub async fn reload(
-        &self,
-        config: Arc<Config>,
-        policy: Policy,
-        mapping: Arc<Mapping>,
-    ) -> Option<Applied> {
+    pub async fn reload(&self, config: Arc<Config>, policy: Policy) -> Option<Applied> {
         let (reply, rx) = oneshot::channel();
         let cmd = Cmd::Reload {
             config,
             policy,
-            mapping,
             reply,
         };
         self.tx.send(cmd).await.ok()?;
         rx.await.ok()
+    }
+
+    /// The checker mapping of the configuration last reloaded.
+    pub async fn set_mapping(&self, mapping: Arc<Mapping>) {
+        let _ = self.tx.send(Cmd::Mapping(mapping)).await;
     }
 
     /// The stop is coming: a pass under way (a table read takes seconds at 10,000
@@ -511,10 +514,10 @@ impl Task {
             Cmd::Counters(reply) => {
                 let _ = reply.send(self.counters());
             }
+            Cmd::Mapping(mapping) => self.mapping = mapping,
             Cmd::Reload {
                 config,
                 policy,
-                mapping,
                 reply,
             } => {
                 self.vs_index = config
@@ -523,7 +526,6 @@ impl Task {
                     .enumerate()
                     .map(|(i, vs)| (VsId::of(vs), i))
                     .collect();
-                self.mapping = mapping;
                 self.backend.engine_mut().set_config(config, policy);
                 self.record_due = true;
                 self.reloads.push(reply);

@@ -144,18 +144,41 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
     let mut lvs_said = String::from("no virtual servers");
     match sides.lvs {
         Some(l) => {
-            let mapping = Arc::new(checks::map(&cfg, &mut l.ids));
+            // The IPVS change does not depend on the checkers: the coordinator keys health
+            // by real-server identity, which a reload keeps. So the checker mapping (tens
+            // of milliseconds at 36,800 checkers) runs on another core while the
+            // coordinator plans and sends.
+            let policy = lvs::policy(&cfg, sides.vrrp.is_some());
+            let mut ids = std::mem::take(&mut l.ids);
+            let for_map = cfg.clone();
+            let mapped = tokio::task::spawn_blocking(move || {
+                let m = checks::map(&for_map, &mut ids);
+                (m, ids, t0.elapsed())
+            });
+            let applied = l.lvs.reload(cfg.clone(), policy).await.unwrap_or_default();
+            steps.ipvs = t0.elapsed();
+            let mapping = match mapped.await {
+                Ok((m, ids, at)) => {
+                    l.ids = ids;
+                    steps.mapped = at;
+                    Arc::new(m)
+                }
+                Err(e) => {
+                    // The mapping panicked: the checkers keep running as they were, and
+                    // the next reload maps afresh (new numbers, state restarts).
+                    tracing::error!("checker mapping failed ({e}); health checkers not reloaded");
+                    let Applied { ops, took } = applied;
+                    tracing::info!(
+                        "Reload finished in {:.1?}: {vrrp_said}; IPVS {ops} operations in {took:.1?}",
+                        t0.elapsed()
+                    );
+                    return Some(cfg);
+                }
+            };
             for p in &mapping.problems {
                 tracing::error!("{p}");
             }
-            steps.mapped = t0.elapsed();
-            let policy = lvs::policy(&cfg, sides.vrrp.is_some());
-            let applied = l
-                .lvs
-                .reload(cfg.clone(), policy, mapping.clone())
-                .await
-                .unwrap_or_default();
-            steps.ipvs = t0.elapsed();
+            l.lvs.set_mapping(mapping.clone()).await;
             l.real_servers.reload(cfg.clone(), mapping).await;
             let Applied { ops, took } = applied;
             lvs_said = format!("IPVS {ops} operations in {took:.1?}");
@@ -172,11 +195,11 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
     }
     tracing::info!(
         "Reload finished in {:.1?} (read and validated in {validated:.1?}, VRRP by {:.1?}, \
-         checkers mapped by {:.1?}, IPVS applied by {:.1?}): {vrrp_said}; {lvs_said}",
+         IPVS applied by {:.1?}, checkers mapped by {:.1?}): {vrrp_said}; {lvs_said}",
         t0.elapsed(),
         steps.vrrp,
-        steps.mapped,
         steps.ipvs,
+        steps.mapped,
     );
     Some(cfg)
 }
@@ -185,8 +208,8 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
 #[derive(Debug, Default)]
 struct Steps {
     vrrp: Duration,
-    mapped: Duration,
     ipvs: Duration,
+    mapped: Duration,
 }
 
 /// The VRRP plan of `cfg`, with every instance accepted by the state machine.
