@@ -37,7 +37,9 @@ pub(super) struct CheckDefaults {
     pub vs_delay_loop: Duration,
 }
 
-/// Everything a checker block may say.
+/// Everything a checker block may say. Most checkers are TCP_CHECKs with a few
+/// connection and timing options, so what only other kinds use is boxed apart: a large
+/// configuration holds one draft per checker until its virtual server is complete.
 #[derive(Default)]
 struct Draft {
     timing: Inherited,
@@ -48,6 +50,11 @@ struct Draft {
     bind_if: Option<String>,
     fwmark: Option<u32>,
     log_all_failures: bool,
+    extra: Option<Box<Extra>>,
+}
+
+/// What only HTTP, SSL, DNS, MISC, SMTP, UDP, FILE and BFD checkers say.
+struct Extra {
     // HTTP/SSL
     urls: Vec<Url>,
     http_protocol: Option<HttpProtocol>,
@@ -80,6 +87,50 @@ struct Draft {
     bfd_name: Option<String>,
     // SMTP `host { ... }` blocks (deprecated): one checker each
     smtp_hosts: Vec<Draft>,
+}
+
+impl Extra {
+    const EMPTY: Extra = Extra {
+        urls: Vec::new(),
+        http_protocol: None,
+        virtualhost: None,
+        fast_recovery: false,
+        enable_sni: false,
+        sni_name: None,
+        tls_compliant: false,
+        verify_cert: false,
+        dns_type: None,
+        dns_name: None,
+        misc_path: None,
+        misc_timeout: None,
+        misc_dynamic: false,
+        user: None,
+        helo_name: None,
+        payload: None,
+        require_reply: None,
+        min_reply_length: None,
+        max_reply_length: None,
+        track_file: None,
+        file_weight: None,
+        dynamic: false,
+        bfd_name: None,
+        smtp_hosts: Vec::new(),
+    };
+}
+
+/// The options of a checker that set none of its [`Extra`] ones.
+static NO_EXTRA: Extra = Extra::EMPTY;
+
+impl Draft {
+    /// The kind-specific options, to set one.
+    fn x(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(|| Box::new(Extra::EMPTY))
+    }
+
+    /// The kind-specific options, to read them.
+    fn extra(&self) -> &Extra {
+        self.extra.as_deref().unwrap_or(&NO_EXTRA)
+    }
 }
 
 macro_rules! timer {
@@ -263,7 +314,7 @@ fn url(d: &mut Draft, n: &Node, cx: &mut Cx<'_>) {
     if u.status_codes.is_empty() {
         u.status_codes.push((200, 299));
     }
-    d.urls.push(u);
+    d.x().urls.push(u);
 }
 
 fn http_kws() -> Vec<Kw<Draft>> {
@@ -277,13 +328,13 @@ fn http_kws() -> Vec<Kw<Draft>> {
             },
         ),
         Kw::once("virtualhost", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-            d.virtualhost = text1(n, cx)
+            d.x().virtualhost = text1(n, cx)
         }),
         Kw::once(
             "http_protocol",
             |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                 if let Some(t) = cx.one(n) {
-                    d.http_protocol = match t.text.as_str() {
+                    d.x().http_protocol = match t.text.as_str() {
                         "1.0" => Some(HttpProtocol::Http10),
                         "1.0C" | "1.0c" => Some(HttpProtocol::Http10Close),
                         "1.1" => Some(HttpProtocol::Http11),
@@ -299,7 +350,7 @@ fn http_kws() -> Vec<Kw<Draft>> {
             "fast_recovery",
             |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                 if let Some(v) = cx.flag(n) {
-                    d.fast_recovery = v;
+                    d.x().fast_recovery = v;
                 }
             },
         ),
@@ -311,23 +362,23 @@ fn ssl_kws() -> Vec<Kw<Draft>> {
     vec![
         Kw::once("enable_sni", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
             if let Some(v) = cx.flag(n) {
-                d.enable_sni = v;
+                d.x().enable_sni = v;
             }
         }),
         Kw::once("sni_name", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-            d.sni_name = text1(n, cx)
+            d.x().sni_name = text1(n, cx)
         }),
         Kw::once(
             "tls_compliant",
             |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                 if let Some(v) = cx.flag(n) {
-                    d.tls_compliant = v;
+                    d.x().tls_compliant = v;
                 }
             },
         ),
         Kw::once("verify_cert", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
             if let Some(v) = cx.flag(n) {
-                d.verify_cert = v;
+                d.x().verify_cert = v;
             }
         }),
     ]
@@ -403,7 +454,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
                     if let Some(t) = cx.one(n) {
                         let up = t.text.to_ascii_uppercase();
                         if DNS_TYPES.contains(&up.as_str()) {
-                            d.dns_type = Some(up.to_string());
+                            d.x().dns_type = Some(up.to_string());
                         } else {
                             cx.choice(t, DNS_TYPES, "DNS type");
                         }
@@ -412,7 +463,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
             ));
             v.push(Kw::once(
                 "name",
-                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| d.dns_name = text1(n, cx),
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| d.x().dns_name = text1(n, cx),
             ));
             v
         }),
@@ -421,14 +472,14 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
             v.push(Kw::once(
                 "misc_path",
                 |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                    d.misc_path = cx.script(n);
+                    d.x().misc_path = cx.script(n);
                 },
             ));
             v.push(Kw::once(
                 "misc_timeout",
                 |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                     if let Some(t) = cx.one(n) {
-                        d.misc_timeout = cx.timer(
+                        d.x().misc_timeout = cx.timer(
                             t,
                             Duration::from_millis(1),
                             Duration::from_secs(86_400),
@@ -441,7 +492,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
                 "misc_dynamic",
                 |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                     if let Some(f) = cx.flag(n) {
-                        d.misc_dynamic = f;
+                        d.x().misc_dynamic = f;
                     }
                 },
             ));
@@ -449,7 +500,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
                 "user",
                 |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                     if cx.arity(n, 1, 2) {
-                        d.user = Some(UserGroup {
+                        d.x().user = Some(UserGroup {
                             user: n.args[0].text.to_string(),
                             group: n.args.get(1).map(|t| t.text.to_string()),
                         });
@@ -462,7 +513,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
             let mut v = common();
             v.push(Kw::once(
                 "helo_name",
-                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| d.helo_name = text1(n, cx),
+                |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| d.x().helo_name = text1(n, cx),
             ));
             v.push(Kw::many(
                 "host",
@@ -483,7 +534,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
                         HOST.get_or_init(connection_kws),
                         "SMTP_CHECK host",
                     );
-                    d.smtp_hosts.push(h);
+                    d.x().smtp_hosts.push(h);
                 },
             ));
             v
@@ -498,7 +549,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
                     }
                     let words: Vec<String> = n.args.iter().map(|t| t.text.to_string()).collect();
                     match hex_bytes(&words, false) {
-                        Some((b, _)) => d.payload = Some(b),
+                        Some((b, _)) => d.x().payload = Some(b),
                         None => cx.error(
                             DiagKind::Value,
                             n.args[0].span,
@@ -514,13 +565,13 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
                         return;
                     }
                     if n.args.is_empty() {
-                        d.require_reply = Some(None);
+                        d.x().require_reply = Some(None);
                         return;
                     }
                     let words: Vec<String> = n.args.iter().map(|t| t.text.to_string()).collect();
                     match hex_bytes(&words, true) {
                         Some((bytes, mask)) => {
-                            d.require_reply = Some(Some(ReplyPattern { bytes, mask }))
+                            d.x().require_reply = Some(Some(ReplyPattern { bytes, mask }))
                         }
                         None => cx.error(
                             DiagKind::Value,
@@ -533,7 +584,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
             v.push(Kw::once(
                 "min_reply_length",
                 |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                    d.min_reply_length = cx
+                    d.x().min_reply_length = cx
                         .one(n)
                         .and_then(|t| cx.u32(t, 0, 65535, "min_reply_length"));
                 },
@@ -541,7 +592,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
             v.push(Kw::once(
                 "max_reply_length",
                 |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                    d.max_reply_length = cx
+                    d.x().max_reply_length = cx
                         .one(n)
                         .and_then(|t| cx.u32(t, 0, 65535, "max_reply_length"));
                 },
@@ -551,7 +602,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
         "FILE_CHECK" => FILE.get_or_init(|| {
             vec![
                 Kw::once("track_file", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                    d.track_file = text1(n, cx)
+                    d.x().track_file = text1(n, cx)
                 }),
                 Kw::once("weight", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                     if !cx.arity(n, 1, 2) {
@@ -573,11 +624,11 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
                             return;
                         }
                     };
-                    d.file_weight = Some((w, reverse));
+                    d.x().file_weight = Some((w, reverse));
                 }),
                 Kw::once("dynamic", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                     if let Some(v) = cx.flag(n) {
-                        d.dynamic = v;
+                        d.x().dynamic = v;
                     }
                 }),
             ]
@@ -585,7 +636,7 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
         "BFD_CHECK" => BFD.get_or_init(|| {
             vec![
                 Kw::once("name", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
-                    d.bfd_name = text1(n, cx)
+                    d.x().bfd_name = text1(n, cx)
                 }),
                 Kw::once("alpha", |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                     d.timing.alpha = cx.flag(n)
@@ -601,13 +652,13 @@ fn kind_table(kind: &str) -> &'static [Kw<Draft>] {
 pub(super) struct Parsed {
     kw: &'static str,
     span: crate::source::Span,
-    d: Box<Draft>,
+    d: Draft,
 }
 
 impl Parsed {
     /// The `track_file` a FILE_CHECK refers to.
     pub(super) fn track_file(&self) -> Option<&str> {
-        self.d.track_file.as_deref()
+        self.d.extra().track_file.as_deref()
     }
 }
 
@@ -617,9 +668,9 @@ pub(super) fn parse(n: &Node, cx: &mut Cx<'_>) -> Option<Parsed> {
     if !cx.arity_block(n) {
         return None;
     }
-    let mut d = Box::<Draft>::default();
+    let mut d = Draft::default();
     if n.block.is_some() {
-        cx.block(&mut *d, n, kind_table(kw), kw);
+        cx.block(&mut d, n, kind_table(kw), kw);
     }
     Some(Parsed {
         kw,
@@ -628,7 +679,8 @@ pub(super) fn parse(n: &Node, cx: &mut Cx<'_>) -> Option<Parsed> {
     })
 }
 
-/// Resolves a checker of a real server at `addr`:`port` (one checker per SMTP `host`).
+/// Resolves a checker of a real server at `addr`:`port` into `out` (one checker per
+/// SMTP `host`; none if it has errors).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn finish(
     p: &Parsed,
@@ -639,9 +691,11 @@ pub(super) fn finish(
     defaults: &CheckDefaults,
     c: &Config,
     cx: &mut Cx<'_>,
-) -> Vec<Checker> {
+    out: &mut Vec<Checker>,
+) {
     let kw = p.kw;
-    let d = &*p.d;
+    let d = &p.d;
+    let x = d.extra();
     let before = cx.diags.error_count();
     let t = d.timing.over(inherited);
     let delay_loop = t.delay_loop.unwrap_or(defaults.vs_delay_loop);
@@ -678,20 +732,20 @@ pub(super) fn finish(
             format!("{kw} has no port to connect to: the real server has none; add connect_port"),
         );
     }
-    let http = |d: &Draft| HttpCheck {
-        urls: d.urls.clone(),
-        http_protocol: d.http_protocol.unwrap_or(HttpProtocol::Http10),
-        virtualhost: d.virtualhost.clone().or(virtualhost.map(String::from)),
-        fast_recovery: d.fast_recovery,
-        enable_sni: d.enable_sni,
-        sni_name: d.sni_name.clone(),
-        tls_compliant: d.tls_compliant,
-        verify_cert: d.verify_cert,
+    let http = |x: &Extra| HttpCheck {
+        urls: x.urls.clone(),
+        http_protocol: x.http_protocol.unwrap_or(HttpProtocol::Http10),
+        virtualhost: x.virtualhost.clone().or(virtualhost.map(String::from)),
+        fast_recovery: x.fast_recovery,
+        enable_sni: x.enable_sni,
+        sni_name: x.sni_name.clone(),
+        tls_compliant: x.tls_compliant,
+        verify_cert: x.verify_cert,
     };
     let kind = match kw {
         "TCP_CHECK" => CheckerKind::TcpCheck,
         "HTTP_GET" | "SSL_GET" => {
-            if d.urls.is_empty() {
+            if x.urls.is_empty() {
                 cx.error(
                     DiagKind::Arguments,
                     p.span,
@@ -699,36 +753,36 @@ pub(super) fn finish(
                 );
             }
             if kw == "HTTP_GET" {
-                CheckerKind::HttpGet(http(d))
+                CheckerKind::HttpGet(http(x))
             } else {
-                CheckerKind::SslGet(http(d))
+                CheckerKind::SslGet(http(x))
             }
         }
         "DNS_CHECK" => CheckerKind::DnsCheck {
-            query_type: d.dns_type.clone().unwrap_or_else(|| "SOA".into()),
-            name: d.dns_name.clone().unwrap_or_else(|| ".".into()),
+            query_type: x.dns_type.clone().unwrap_or_else(|| "SOA".into()),
+            name: x.dns_name.clone().unwrap_or_else(|| ".".into()),
         },
         "MISC_CHECK" => {
-            let Some(script) = d.misc_path.clone() else {
+            let Some(script) = x.misc_path.clone() else {
                 cx.error(DiagKind::Arguments, p.span, "MISC_CHECK needs misc_path");
-                return Vec::new();
+                return;
             };
             CheckerKind::MiscCheck {
-                script,
-                timeout: d.misc_timeout.unwrap_or(delay_loop),
-                dynamic: d.misc_dynamic,
-                user: d.user.clone(),
+                script: Box::new(script),
+                timeout: x.misc_timeout.unwrap_or(delay_loop),
+                dynamic: x.misc_dynamic,
+                user: x.user.clone(),
             }
         }
         "SMTP_CHECK" => CheckerKind::SmtpCheck {
-            helo_name: d
+            helo_name: x
                 .helo_name
                 .clone()
                 .unwrap_or_else(|| "smtpchecker.keepalived.org".into()),
         },
         "UDP_CHECK" => {
-            let min = d.min_reply_length.unwrap_or(0);
-            let max = d.max_reply_length.unwrap_or(255);
+            let min = x.min_reply_length.unwrap_or(0);
+            let max = x.max_reply_length.unwrap_or(255);
             if min > max {
                 cx.error(
                     DiagKind::Conflict,
@@ -737,17 +791,17 @@ pub(super) fn finish(
                 );
             }
             CheckerKind::UdpCheck {
-                payload: d.payload.clone(),
-                require_reply: d.require_reply.clone(),
+                payload: x.payload.clone(),
+                require_reply: x.require_reply.clone(),
                 min_reply_length: min,
                 max_reply_length: max,
             }
         }
         "PING_CHECK" => CheckerKind::PingCheck,
         "FILE_CHECK" => {
-            let Some(tf) = d.track_file.clone() else {
+            let Some(tf) = x.track_file.clone() else {
                 cx.error(DiagKind::Arguments, p.span, "FILE_CHECK needs track_file");
-                return Vec::new();
+                return;
             };
             let file = c.track_files.iter().find(|f| f.name == tf);
             if file.is_none() {
@@ -759,7 +813,7 @@ pub(super) fn finish(
             }
             // Without a weight of its own (or with weight 0) a FILE_CHECK takes the
             // track_file's weight and reverse flag (keepalived `file_end_handler`).
-            let (weight, reverse) = match d.file_weight {
+            let (weight, reverse) = match x.file_weight {
                 Some((w, r)) if w != 0 => (w, r),
                 _ => file.map_or((1, false), |f| (i64::from(f.weight), f.reverse)),
             };
@@ -767,19 +821,19 @@ pub(super) fn finish(
                 track_file: tf,
                 weight,
                 reverse,
-                dynamic: d.dynamic,
+                dynamic: x.dynamic,
             }
         }
         _ => {
-            let Some(name) = d.bfd_name.clone() else {
+            let Some(name) = x.bfd_name.clone() else {
                 cx.error(DiagKind::Arguments, p.span, "BFD_CHECK needs name");
-                return Vec::new();
+                return;
             };
             CheckerKind::BfdCheck { name }
         }
     };
     if cx.diags.error_count() > before {
-        return Vec::new();
+        return;
     }
     let has_conn = !matches!(kw, "MISC_CHECK" | "FILE_CHECK" | "BFD_CHECK");
     let one = Checker {
@@ -789,25 +843,23 @@ pub(super) fn finish(
         log_all_failures: d.log_all_failures,
         span: p.span,
     };
-    if d.smtp_hosts.is_empty() {
-        return vec![one];
+    if x.smtp_hosts.is_empty() {
+        out.push(one);
+        return;
     }
-    d.smtp_hosts
-        .iter()
-        .map(|h| {
-            let mut c = one.clone();
-            if let Some(conn) = c.connection.as_mut() {
-                conn.addr = h.connect_ip.unwrap_or(conn.addr);
-                conn.port = h.connect_port.unwrap_or(conn.port);
-                conn.bindto = h.bindto.or(conn.bindto);
-                conn.bind_port = h.bind_port.or(conn.bind_port);
-                conn.bind_if = h.bind_if.clone().or(conn.bind_if.take());
-                conn.fwmark = h.fwmark.or(conn.fwmark);
-            }
-            if let Some(t) = h.timing.connect_timeout {
-                c.timing.connect_timeout = t;
-            }
-            c
-        })
-        .collect()
+    out.extend(x.smtp_hosts.iter().map(|h| {
+        let mut c = one.clone();
+        if let Some(conn) = c.connection.as_mut() {
+            conn.addr = h.connect_ip.unwrap_or(conn.addr);
+            conn.port = h.connect_port.unwrap_or(conn.port);
+            conn.bindto = h.bindto.or(conn.bindto);
+            conn.bind_port = h.bind_port.or(conn.bind_port);
+            conn.bind_if = h.bind_if.clone().or(conn.bind_if.take());
+            conn.fwmark = h.fwmark.or(conn.fwmark);
+        }
+        if let Some(t) = h.timing.connect_timeout {
+            c.timing.connect_timeout = t;
+        }
+        c
+    }));
 }

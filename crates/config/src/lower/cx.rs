@@ -17,6 +17,10 @@ pub(crate) struct Cx<'d> {
     pub lenient: bool,
 }
 
+/// The keywords of a block that may appear once, with where they were first seen. Kept
+/// inline: a block has a handful, and a large configuration has many blocks.
+pub(crate) type Seen = smallvec::SmallVec<[(&'static str, Span); 8]>;
+
 /// What a keyword does to the value being built.
 pub(crate) type Handler<T> = fn(&mut T, &Node, &mut Cx<'_>);
 
@@ -103,7 +107,7 @@ impl Cx<'_> {
         table: &[Kw<T>],
         context: impl std::fmt::Display,
     ) {
-        let mut seen = Vec::new();
+        let mut seen = Seen::new();
         self.statements_seen(target, nodes, table, context, &mut seen);
     }
 
@@ -115,7 +119,7 @@ impl Cx<'_> {
         nodes: impl IntoIterator<Item = &'n Node>,
         table: &[Kw<T>],
         context: impl std::fmt::Display,
-        seen: &mut Vec<(&'static str, Span)>,
+        seen: &mut Seen,
     ) {
         for child in nodes {
             let name = child.name();

@@ -31,7 +31,11 @@ pub(crate) struct Lowering {
     /// Each sync group's own `smtp_alert`, resolved against `global_defs` at the end.
     sync_smtp: Vec<Option<bool>>,
     global_span: Option<crate::source::Span>,
-    top_seen: Vec<(&'static str, crate::source::Span)>,
+    /// Virtual servers completed before `global_defs` was read: how many, and their own
+    /// `smtp_alert` settings.
+    early_servers: usize,
+    smtp_later: lvs::SmtpLater,
+    top_seen: cx::Seen,
 }
 
 impl Lowering {
@@ -45,7 +49,9 @@ impl Lowering {
             servers_seen: 0,
             sync_smtp: Vec::new(),
             global_span: None,
-            top_seen: Vec::new(),
+            early_servers: 0,
+            smtp_later: lvs::SmtpLater::default(),
+            top_seen: cx::Seen::new(),
         }
     }
 
@@ -68,6 +74,7 @@ impl Lowering {
                 return;
             }
             self.global_span = Some(n.keyword.span);
+            self.early_servers = self.cfg.virtual_servers.len();
             if cx.arity_block(&n) {
                 cx.block(&mut self.cfg.global, &n, global::table(), "global_defs");
             }
@@ -85,6 +92,9 @@ impl Lowering {
             lenient: self.lenient,
         };
         global::finish(&mut self.cfg.global, &mut cx, self.global_span);
+        if self.global_span.is_some() {
+            self.smtp_later.apply(&mut self.cfg, self.early_servers);
+        }
         let g = &self.cfg.global;
         for (group, own) in self.cfg.sync_groups.iter_mut().zip(&self.sync_smtp) {
             group.smtp_alert = own.or(g.smtp_alert_vrrp).or(g.smtp_alert).unwrap_or(false);
@@ -93,7 +103,7 @@ impl Lowering {
             vrrp::finish_draft(d, &mut self.cfg, &mut cx);
         }
         for (seq, d) in std::mem::take(&mut self.servers) {
-            if lvs::finish_draft(d, &mut self.cfg, &mut cx) {
+            if lvs::finish_draft(d, &mut self.cfg, &mut cx, None) {
                 self.server_order.push(seq);
             }
         }
@@ -185,8 +195,11 @@ fn top_table() -> &'static [Kw<Lowering>] {
                     let Some(d) = lvs::parse(n, cx) else { return };
                     // Completing at once keeps a large configuration's drafts from piling
                     // up; it is exact when what the server depends on is already known.
-                    if l.global_span.is_some() && lvs::ready(&d, &l.cfg) {
-                        if lvs::finish_draft(d, &mut l.cfg, cx) {
+                    // `global_defs` only gives `smtp_alert` defaults, fixed up at the end
+                    // for servers completed before it.
+                    if lvs::ready(&d, &l.cfg) {
+                        let early = l.global_span.is_none().then_some(&mut l.smtp_later);
+                        if lvs::finish_draft(d, &mut l.cfg, cx, early) {
                             l.server_order.push(seq);
                         }
                     } else {

@@ -306,8 +306,9 @@ pub enum CheckerKind {
     },
     /// `MISC_CHECK`.
     MiscCheck {
-        /// `misc_path`.
-        script: Script,
+        /// `misc_path` (boxed: the largest field of any checker kind, and most checkers
+        /// of a large configuration are not MISC_CHECKs).
+        script: Box<Script>,
         /// `misc_timeout` (= delay_loop).
         #[serde(serialize_with = "secs")]
         timeout: Duration,

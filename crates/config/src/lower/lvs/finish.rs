@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::VsDraft;
+use super::{SmtpLater, VsDraft, What};
 use crate::diag::{DiagKind, Diagnostic};
 use crate::lower::checker::{self, CheckDefaults};
 use crate::lower::cx::Cx;
@@ -27,8 +27,18 @@ fn granularity(text: &str, family: Family) -> Option<u8> {
     }
 }
 
-pub(super) fn finish(d: VsDraft, c: &Config, what: &str, cx: &mut Cx<'_>) -> Option<VirtualServer> {
+/// `early`, when `global_defs` is not known yet: where the server's own `smtp_alert`
+/// settings are noted, so the global default can be applied to the others at the end.
+pub(super) fn finish(
+    d: VsDraft,
+    c: &Config,
+    what: &What,
+    cx: &mut Cx<'_>,
+    mut early: Option<&mut SmtpLater>,
+) -> Option<VirtualServer> {
     let before = cx.diags.error_count();
+    // The index this server gets if it is added.
+    let vs_index = c.virtual_servers.len() as u32;
     let g = &c.global;
     let fwmark_only = match &d.key {
         VsKey::Fwmark { .. } => true,
@@ -218,7 +228,7 @@ pub(super) fn finish(d: VsDraft, c: &Config, what: &str, cx: &mut Cx<'_>) -> Opt
         // Sized up front: a collected flat_map would keep room for four checkers each.
         let mut checkers: Vec<Checker> = Vec::with_capacity(r.checkers.len());
         for p in &r.checkers {
-            checkers.extend(checker::finish(
+            checker::finish(
                 p,
                 r.addr,
                 port,
@@ -227,7 +237,11 @@ pub(super) fn finish(d: VsDraft, c: &Config, what: &str, cx: &mut Cx<'_>) -> Opt
                 &defaults,
                 c,
                 cx,
-            ));
+                &mut checkers,
+            );
+        }
+        if let (Some(e), Some(_)) = (early.as_deref_mut(), r.smtp_alert) {
+            e.own.push((vs_index, real_servers.len() as u32 + 1));
         }
         let smtp_alert = r
             .smtp_alert
@@ -243,8 +257,8 @@ pub(super) fn finish(d: VsDraft, c: &Config, what: &str, cx: &mut Cx<'_>) -> Opt
             alpha: timing.alpha.unwrap_or(false),
             uthreshold: r.uthreshold,
             lthreshold: r.lthreshold,
-            notify_up: r.notify_up.map(Box::new),
-            notify_down: r.notify_down.map(Box::new),
+            notify_up: r.notify_up,
+            notify_down: r.notify_down,
             smtp_alert,
             virtualhost: r.virtualhost,
             snmp_name: r.snmp_name,
@@ -287,7 +301,16 @@ pub(super) fn finish(d: VsDraft, c: &Config, what: &str, cx: &mut Cx<'_>) -> Opt
         );
     }
     if cx.diags.error_count() > before {
+        if let Some(e) = early {
+            // Nothing of this server is kept.
+            while e.own.last().is_some_and(|(v, _)| *v == vs_index) {
+                e.own.pop();
+            }
+        }
         return None;
+    }
+    if let (Some(e), Some(_)) = (early, d.smtp_alert) {
+        e.own.push((vs_index, 0));
     }
     Some(VirtualServer {
         key: d.key,

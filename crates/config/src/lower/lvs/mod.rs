@@ -204,8 +204,9 @@ struct RsDraft {
     inhibit_on_failure: Option<bool>,
     uthreshold: u32,
     lthreshold: u32,
-    notify_up: Option<Script>,
-    notify_down: Option<Script>,
+    // Boxed as in the model: rare, and large next to the rest of a real server.
+    notify_up: Option<Box<Script>>,
+    notify_down: Option<Box<Script>>,
     smtp_alert: Option<bool>,
     virtualhost: Option<String>,
     snmp_name: Option<String>,
@@ -524,15 +525,12 @@ fn real_server(d: &mut VsDraft, n: &Node, cx: &mut Cx<'_>) {
         virtualhost: None,
         snmp_name: None,
         timing: Inherited::default(),
-        checkers: Vec::new(),
+        // Sized up front: most real servers have one checker, and a vector grown from
+        // empty keeps room for four.
+        checkers: Vec::with_capacity(count(n, |k| checker::CHECKERS.contains(&k))),
     };
     if n.block.is_some() {
-        cx.block(
-            &mut r,
-            n,
-            rs_table(),
-            format!("real_server {}", addr_t.text),
-        );
+        cx.block(&mut r, n, rs_table(), RsWhat(&addr_t.text));
     }
     d.real_servers.push(r);
 }
@@ -583,12 +581,12 @@ fn rs_table() -> &'static [Kw<RsDraft>] {
                 },
             ),
             Kw::once("notify_up", |r: &mut RsDraft, n: &Node, cx: &mut Cx<'_>| {
-                r.notify_up = cx.script(n);
+                r.notify_up = cx.script(n).map(Box::new);
             }),
             Kw::once(
                 "notify_down",
                 |r: &mut RsDraft, n: &Node, cx: &mut Cx<'_>| {
-                    r.notify_down = cx.script(n);
+                    r.notify_down = cx.script(n).map(Box::new);
                 },
             ),
             Kw::once("alpha", |r: &mut RsDraft, n: &Node, cx: &mut Cx<'_>| {
@@ -641,6 +639,29 @@ fn rs_table() -> &'static [Kw<RsDraft>] {
     })
 }
 
+/// `virtual_server KEY` in diagnostics, formatted only when one needs it.
+pub(super) struct What(VsKey);
+
+impl std::fmt::Display for What {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "virtual_server {}", self.0)
+    }
+}
+
+/// `real_server ADDR` in diagnostics, formatted only when one needs it.
+struct RsWhat<'a>(&'a str);
+
+impl std::fmt::Display for RsWhat<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "real_server {}", self.0)
+    }
+}
+
+/// How many statements of `n`'s block have a keyword `is`.
+fn count(n: &Node, is: impl Fn(&str) -> bool) -> usize {
+    n.children().iter().filter(|c| is(c.name())).count()
+}
+
 /// Words joined by spaces, formatted only when a diagnostic needs them.
 struct DisplayWords<I>(I);
 
@@ -689,7 +710,7 @@ pub(in crate::lower) fn parse(n: &Node, cx: &mut Cx<'_>) -> Option<VsDraft> {
         track_instance: None,
         drain_timeout: None,
         weight: None,
-        real_servers: Vec::new(),
+        real_servers: Vec::with_capacity(count(n, |k| k == "real_server")),
     };
     // The header as written names the block in diagnostics.
     let header = n.args.iter().map(|t| t.text.as_str());
@@ -697,10 +718,51 @@ pub(in crate::lower) fn parse(n: &Node, cx: &mut Cx<'_>) -> Option<VsDraft> {
     (n.block.is_some() && valid).then_some(d)
 }
 
-/// Completes a virtual server read by [`parse`]; returns whether it was added.
-pub(in crate::lower) fn finish_draft(d: VsDraft, c: &mut Config, cx: &mut Cx<'_>) -> bool {
-    let what = format!("virtual_server {}", d.key);
-    match finish::finish(d, c, &what, cx) {
+/// The `smtp_alert` settings of virtual servers completed before `global_defs` was
+/// read, whose defaults ignore it: those not set in the server's own block take the
+/// global default once it is known ([`SmtpLater::apply`]).
+#[derive(Debug, Default)]
+pub(in crate::lower) struct SmtpLater {
+    /// `(virtual server index, 1 + real server index, or 0 for the virtual server)` of
+    /// every `smtp_alert` written in a block, in the order `finish` meets them: by
+    /// virtual server, its real servers first.
+    own: Vec<(u32, u32)>,
+}
+
+impl SmtpLater {
+    /// Applies `global_defs`' default to the first `upto` virtual servers.
+    pub(in crate::lower) fn apply(&self, c: &mut Config, upto: usize) {
+        let g = &c.global;
+        let Some(default) = g.smtp_alert_checker.or(g.smtp_alert) else {
+            // The defaults used when they were completed were right.
+            return;
+        };
+        let mut own = self.own.iter().copied().peekable();
+        for (i, vs) in c.virtual_servers.iter_mut().take(upto).enumerate() {
+            let i = i as u32;
+            let mut is_own = |j: u32| own.next_if_eq(&(i, j)).is_some();
+            for (j, rs) in vs.real_servers.iter_mut().enumerate() {
+                if !is_own(j as u32 + 1) {
+                    rs.smtp_alert = default;
+                }
+            }
+            if !is_own(0) {
+                vs.smtp_alert = default;
+            }
+        }
+    }
+}
+
+/// Completes a virtual server read by [`parse`]; returns whether it was added. `early`
+/// is given while `global_defs` is not known yet.
+pub(in crate::lower) fn finish_draft(
+    d: VsDraft,
+    c: &mut Config,
+    cx: &mut Cx<'_>,
+    early: Option<&mut SmtpLater>,
+) -> bool {
+    let what = What(d.key.clone());
+    match finish::finish(d, c, &what, cx, early) {
         Some(vs) => {
             c.virtual_servers.push(vs);
             true
