@@ -11,7 +11,7 @@
 //! Offsets are byte offsets into the text handed in; callers turn them into columns.
 
 use nom::branch::alt;
-use nom::bytes::complete::{is_not, take_while1};
+use nom::bytes::complete::take_while1;
 use nom::character::complete::{char, multispace0};
 use nom::combinator::{map, opt};
 use nom::sequence::{delimited, preceded};
@@ -122,15 +122,21 @@ pub enum Piece<'a> {
 /// Splits a decommented line at every `{` and `}` outside double quotes.
 pub fn split_braces(text: &str) -> Vec<Piece<'_>> {
     let mut pieces = Vec::with_capacity(2);
+    split_braces_with(text, |p| pieces.push(p));
+    pieces
+}
+
+/// Like [`split_braces`], handing each piece to `f` in order (no vector per line).
+pub fn split_braces_with<'t>(text: &'t str, mut f: impl FnMut(Piece<'t>)) {
     let mut start = 0;
     let mut quote = false;
-    fn push_text<'t>(pieces: &mut Vec<Piece<'t>>, text: &'t str, from: usize, to: usize) {
+    fn push_text<'t>(f: &mut impl FnMut(Piece<'t>), text: &'t str, from: usize, to: usize) {
         let seg = &text[from..to];
         let t = seg.trim_start_matches(is_blank);
         let off = from + (seg.len() - t.len());
         let t = t.trim_end_matches(is_blank);
         if !t.is_empty() {
-            pieces.push(Piece::Text(off, t));
+            f(Piece::Text(off, t));
         }
     }
     // Bytes, not chars: the three that matter are ASCII and never part of a multi-byte
@@ -139,8 +145,8 @@ pub fn split_braces(text: &str) -> Vec<Piece<'_>> {
         match b {
             b'"' => quote = !quote,
             b'{' | b'}' if !quote => {
-                push_text(&mut pieces, text, start, i);
-                pieces.push(if b == b'{' {
+                push_text(&mut f, text, start, i);
+                f(if b == b'{' {
                     Piece::Open(i)
                 } else {
                     Piece::Close(i)
@@ -150,8 +156,7 @@ pub fn split_braces(text: &str) -> Vec<Piece<'_>> {
             _ => {}
         }
     }
-    push_text(&mut pieces, text, start, text.len());
-    pieces
+    push_text(&mut f, text, start, text.len());
 }
 
 /// A lexing failure, at a byte offset of the text handed in.
@@ -184,25 +189,6 @@ pub struct Word {
     pub text: compact_str::CompactString,
 }
 
-// The word grammar runs on bytes: blanks and quotes are ASCII, so every offset it finds
-// is a character boundary of the text, and no UTF-8 decoding is needed on this hot path.
-fn blanks(i: &[u8]) -> IResult<&[u8], &[u8]> {
-    nom::bytes::complete::take_while(|b| b == b' ' || b == b'\t').parse(i)
-}
-
-fn quoted(i: &[u8]) -> IResult<&[u8], &[u8]> {
-    delimited(
-        nom::character::complete::char('"'),
-        map(opt(is_not(&b"\""[..])), |s: Option<&[u8]>| s.unwrap_or(&[])),
-        nom::character::complete::char('"'),
-    )
-    .parse(i)
-}
-
-fn bare(i: &[u8]) -> IResult<&[u8], &[u8]> {
-    take_while1(|b| b != b' ' && b != b'\t' && b != b'"').parse(i)
-}
-
 /// Splits a piece of text into words, the way keepalived's `alloc_strvec` does.
 pub fn tokenize(text: &str) -> Result<Vec<Word>, LexError> {
     tokenize_with(text, |at, len, text| Word { at, len, text }).map(|w| w.into_vec())
@@ -214,31 +200,41 @@ pub fn tokenize_with<T>(
     text: &str,
     mut f: impl FnMut(usize, usize, compact_str::CompactString) -> T,
 ) -> Result<smallvec::SmallVec<[T; 3]>, LexError> {
-    let bytes = text.as_bytes();
     let mut words = smallvec::SmallVec::new();
-    let mut rest = bytes;
-    loop {
-        let (r, _) = blanks(rest).unwrap_or((rest, &[]));
-        rest = r;
-        if rest.is_empty() {
-            return Ok(words);
-        }
-        let at = bytes.len() - rest.len();
-        match alt((quoted, bare)).parse(rest) {
-            Ok((r, w)) => {
-                let end = bytes.len() - r.len();
-                // A quoted word's value sits between its quotes; a bare word is itself.
-                let value = if bytes[at] == b'"' {
-                    &text[at + 1..at + 1 + w.len()]
-                } else {
-                    &text[at..end]
+    words_with(text, |at, len, value| words.push(f(at, len, value.into())))?;
+    Ok(words)
+}
+
+/// The words of `text`, each handed to `f(offset, length as written, value)` as a slice
+/// of `text`: blanks (space, tab) separate words; `"..."` is one word without its quotes,
+/// and a quote also ends a bare word (`ab"c d"` is `ab`, `c d`).
+pub fn words_with(text: &str, mut f: impl FnMut(usize, usize, &str)) -> Result<(), LexError> {
+    // Bytes, not chars: blanks and quotes are ASCII, so every offset found is a
+    // character boundary of the text.
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' => i += 1,
+            b'"' => {
+                let at = i;
+                let Some(close) = b[at + 1..].iter().position(|&c| c == b'"') else {
+                    return Err(LexError::UnterminatedQuote { at, quote: '"' });
                 };
-                words.push(f(at, end - at, value.into()));
-                rest = r;
+                let end = at + 1 + close;
+                f(at, end + 1 - at, &text[at + 1..end]);
+                i = end + 1;
             }
-            Err(_) => return Err(LexError::UnterminatedQuote { at, quote: '"' }),
+            _ => {
+                let at = i;
+                while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'"') {
+                    i += 1;
+                }
+                f(at, i - at, &text[at..i]);
+            }
         }
     }
+    Ok(())
 }
 
 /// Splits a script command line into arguments: blanks separate words, `'...'` and

@@ -1,9 +1,9 @@
 //! keepalived.conf, read exactly and checked strictly.
 //!
 //! The pipeline: files → [`preprocess`] (comments, `include`, `@id` lines, `$NAME=`
-//! definitions, `~SEQ`/`~LST`, brace splitting; the words are lexed with `nom`) →
-//! [`tree`] (generic `keyword args { ... }` nodes with spans) → lowering (one keyword table
-//! per block, keepalived's defaults) → [`validate`] (cross references, duplicate VRIDs and
+//! definitions, `~SEQ`/`~LST`, brace splitting, words: [`lexer`]) → [`tree`] (generic
+//! `keyword args { ... }` nodes with spans) → lowering (one keyword table per block,
+//! keepalived's defaults) → [`validate`] (cross references, duplicate VRIDs and
 //! VIPs, facts of this machine) → [`model::Config`].
 //!
 //! Every problem is collected with its `file:line:column`; loading fails if any is an
@@ -192,18 +192,23 @@ fn load(
     let lenient = opts.lenient;
     let (config, lower_diags) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<tree::Item>>(16);
+        // Emptied batches go back to the reader: reusing their memory is cheaper than
+        // touching fresh pages for every batch.
+        let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<tree::Item>>(20);
         let lowering = scope.spawn(move || {
             let mut tree = tree::TreeBuilder::new();
             let mut lowering = lower::Lowering::new(lenient);
             let mut diags = Diagnostics::new();
             let mut done = Vec::new();
-            for batch in rx {
-                for item in batch {
+            for mut batch in rx {
+                for item in batch.drain(..) {
                     tree.push(item, &mut diags, &mut done);
                     for n in done.drain(..) {
                         lowering.node(n, &mut diags);
                     }
                 }
+                // Full or gone reader: the batch is simply dropped.
+                let _ = back_tx.try_send(batch);
             }
             tree.finish(&mut diags, &mut done);
             for n in done.drain(..) {
@@ -218,7 +223,10 @@ fn load(
                 batch.push(item);
                 if batch.len() == BATCH {
                     // The receiver only goes away if it panicked; join() reports that.
-                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                    let empty = back_rx
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    let _ = tx.send(std::mem::replace(&mut batch, empty));
                 }
             };
             let pre = preprocess::Preprocessor::new(

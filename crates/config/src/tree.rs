@@ -83,8 +83,10 @@ impl Node {
 /// A line of words as the preprocessor hands it over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
-    /// The words; never empty.
-    pub words: SmallVec<[Token; 3]>,
+    /// The first word.
+    pub keyword: Token,
+    /// The other words.
+    pub args: Args,
     /// The text after the first word, as written.
     pub raw_args: CompactString,
     /// Where that text starts.
@@ -105,7 +107,8 @@ pub enum Item {
 struct Level {
     owner: Option<Node>,
     open: Span,
-    nodes: Vec<Node>,
+    /// Where this block's statements start in [`TreeBuilder::stack`].
+    start: usize,
 }
 
 /// Builds the tree item by item, handing out each top-level statement as soon as it is
@@ -113,6 +116,10 @@ struct Level {
 #[derive(Debug, Default)]
 pub struct TreeBuilder {
     levels: Vec<Level>,
+    /// The statements of every open block, innermost last. One vector reused for all
+    /// blocks, so a closed block's statements move once, into a vector of their exact
+    /// size (a vector per block grew by doubling, copying and leaving room unused).
+    stack: Vec<Node>,
     /// A top-level statement that may still get a `{` on the next line.
     pending_top: Option<Node>,
 }
@@ -137,17 +144,15 @@ impl TreeBuilder {
     pub fn push(&mut self, item: Item, diags: &mut Diagnostics, out: &mut Vec<Node>) {
         match item {
             Item::Line(line) => {
-                let mut words = line.words.into_iter();
-                let Some(keyword) = words.next() else { return };
                 let node = Node {
-                    keyword,
-                    args: words.collect(),
+                    keyword: line.keyword,
+                    args: line.args,
                     raw_args: line.raw_args,
                     raw_span: line.raw_span,
                     block: None,
                 };
-                match self.levels.last_mut() {
-                    Some(l) => l.nodes.push(node),
+                match self.levels.last() {
+                    Some(_) => self.stack.push(node),
                     None => {
                         // The previous top-level statement can no longer get a block.
                         self.flush_pending(out);
@@ -156,9 +161,11 @@ impl TreeBuilder {
                 }
             }
             Item::Open(span) => {
-                let owner = match self.levels.last_mut() {
-                    Some(l) => match l.nodes.last() {
-                        Some(n) if n.block.is_none() => l.nodes.pop(),
+                let owner = match self.levels.last() {
+                    Some(l) => match self.stack.last() {
+                        Some(n) if self.stack.len() > l.start && n.block.is_none() => {
+                            self.stack.pop()
+                        }
                         _ => None,
                     },
                     None => self.pending_top.take(),
@@ -169,7 +176,7 @@ impl TreeBuilder {
                 self.levels.push(Level {
                     owner,
                     open: span,
-                    nodes: Vec::new(),
+                    start: self.stack.len(),
                 });
             }
             Item::Close(span) => match self.levels.pop() {
@@ -204,14 +211,15 @@ impl TreeBuilder {
 
     fn close(&mut self, level: Level, out: &mut Vec<Node>) {
         let Some(mut owner) = level.owner else {
+            self.stack.truncate(level.start);
             return;
         };
         owner.block = Some(Block {
             open: level.open,
-            children: level.nodes,
+            children: self.stack.drain(level.start..).collect(),
         });
-        match self.levels.last_mut() {
-            Some(l) => l.nodes.push(owner),
+        match self.levels.last() {
+            Some(_) => self.stack.push(owner),
             None => out.push(owner),
         }
     }
@@ -238,14 +246,13 @@ mod tests {
     }
 
     fn line(n: u32, words: &[&str]) -> Item {
+        let mut words = words.iter().map(|w| Token {
+            text: (*w).into(),
+            span: sp(n),
+        });
         Item::Line(Line {
-            words: words
-                .iter()
-                .map(|w| Token {
-                    text: (*w).into(),
-                    span: sp(n),
-                })
-                .collect(),
+            keyword: words.next().expect("a keyword"),
+            args: words.collect(),
             raw_args: CompactString::default(),
             raw_span: sp(n),
         })

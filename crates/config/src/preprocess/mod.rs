@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::lexer::{self, Piece};
 use crate::source::{FileId, SourceMap, Span};
-use crate::tree::{Item, Line, Token};
+use crate::tree::{Args, Item, Line, Token};
 
 pub use include::Checks as IncludeChecks;
 
@@ -249,11 +249,14 @@ impl<'a> Preprocessor<'a> {
         // Physical lines joined by a trailing `\` (raw text, so a quote may span them),
         // with the origin of the first.
         let mut join: Option<(String, Origin)> = None;
-        for (idx, raw) in text.split('\n').enumerate() {
+        for (idx, raw) in physical_lines(text).enumerate() {
             let lineno = idx as u32 + 1;
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
             if self.pending.is_some() {
                 self.definition_line(raw);
+                continue;
+            }
+            if join.is_none() && self.simple_line(file, lineno, raw) {
                 continue;
             }
             let (joined, origin): (std::borrow::Cow<'_, str>, Origin) = match join.take() {
@@ -324,6 +327,79 @@ impl<'a> Preprocessor<'a> {
             }
         }
         self.finish_definition();
+    }
+
+    /// The common line in one pass: ASCII words and braces, nothing to decomment,
+    /// substitute, expand or include. Hands over exactly what `decomment`, `logical` and
+    /// `emit` would; returns false, having done nothing, for any other line.
+    fn simple_line(&mut self, file: FileId, line: u32, raw: &str) -> bool {
+        let b = raw.as_bytes();
+        if !b.iter().all(|&c| SIMPLE[c as usize]) {
+            return false;
+        }
+        let Some(lead) = b.iter().position(|&c| c != b' ' && c != b'\t') else {
+            // Blank: nothing to hand over.
+            return true;
+        };
+        if raw[lead..].starts_with("include") || self.budget == 0 {
+            return false;
+        }
+        self.budget -= 1;
+        // ASCII: a byte offset is a column.
+        let span = |at: usize, len: usize| Span::new(file, line, at as u32 + 1, len.max(1) as u32);
+        let mut keyword: Option<Token> = None;
+        let mut args = Args::new();
+        // Where the text after the keyword starts and ends (`raw_args`).
+        let (mut raw_at, mut raw_end) = (0, 0);
+        let flush =
+            |this: &mut Self, keyword: &mut Option<Token>, args: &mut Args, raw_at, raw_end| {
+                if let Some(keyword) = keyword.take() {
+                    this.item(Item::Line(Line {
+                        keyword,
+                        args: std::mem::take(args),
+                        raw_args: raw[raw_at..raw_end].into(),
+                        raw_span: span(raw_at, raw_end - raw_at),
+                    }));
+                }
+            };
+        let mut i = lead;
+        while i < b.len() {
+            match b[i] {
+                b' ' | b'\t' => i += 1,
+                c @ (b'{' | b'}') => {
+                    flush(self, &mut keyword, &mut args, raw_at, raw_end);
+                    let s = span(i, 1);
+                    self.item(if c == b'{' {
+                        Item::Open(s)
+                    } else {
+                        Item::Close(s)
+                    });
+                    i += 1;
+                }
+                _ => {
+                    let at = i;
+                    while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'{' | b'}') {
+                        i += 1;
+                    }
+                    let token = Token {
+                        text: raw[at..i].into(),
+                        span: span(at, i - at),
+                    };
+                    if keyword.is_none() {
+                        keyword = Some(token);
+                        (raw_at, raw_end) = (i, i);
+                    } else {
+                        if args.is_empty() {
+                            raw_at = at;
+                        }
+                        args.push(token);
+                        raw_end = i;
+                    }
+                }
+            }
+        }
+        flush(self, &mut keyword, &mut args, raw_at, raw_end);
+        true
     }
 
     /// A line inside a multi-line `$NAME=` definition.
@@ -520,52 +596,92 @@ impl<'a> Preprocessor<'a> {
             ascii: text.is_ascii(),
             ..origin
         };
-        for piece in lexer::split_braces(text) {
-            match piece {
-                Piece::Open(at) => self.item(Item::Open(origin.span(text, at, 1))),
-                Piece::Close(at) => self.item(Item::Close(origin.span(text, at, 1))),
-                Piece::Text(at, t) => {
-                    let mut first_end = None;
-                    let tokenized = lexer::tokenize_with(t, |w_at, w_len, w_text| {
-                        first_end.get_or_insert(w_at + w_len);
-                        Token {
-                            span: origin.span(text, at + w_at, w_len),
-                            text: w_text,
-                        }
-                    });
-                    let tokens = match tokenized {
-                        Ok(w) => w,
-                        Err(e) => {
-                            let off = match e {
-                                lexer::LexError::UnterminatedQuote { at: o, .. }
-                                | lexer::LexError::DanglingEscape { at: o } => o,
-                            };
-                            self.diags.error(
-                                DiagKind::Syntax,
-                                origin.span(text, at + off, 1),
-                                e.to_string(),
-                            );
-                            continue;
-                        }
+        lexer::split_braces_with(text, |piece| self.piece(text, origin, piece));
+    }
+
+    /// Hands over one piece of a line: a brace, or a statement's words.
+    fn piece(&mut self, text: &str, origin: Origin, piece: Piece<'_>) {
+        match piece {
+            Piece::Open(at) => self.item(Item::Open(origin.span(text, at, 1))),
+            Piece::Close(at) => self.item(Item::Close(origin.span(text, at, 1))),
+            Piece::Text(at, t) => {
+                let mut keyword: Option<(Token, usize)> = None;
+                let mut args = Args::new();
+                let lexed = lexer::words_with(t, |w_at, w_len, w_text| {
+                    let token = Token {
+                        span: origin.span(text, at + w_at, w_len),
+                        text: w_text.into(),
                     };
-                    let Some(first_end) = first_end else { continue };
-                    if tokens[0].text == "include_check" {
-                        let ws = tokens[1..].iter().map(|w| w.text.as_str());
-                        if let Ok(c) = include::Checks::default().apply_option_words(ws) {
-                            self.include_default = c;
-                        }
+                    match keyword {
+                        None => keyword = Some((token, w_at + w_len)),
+                        Some(_) => args.push(token),
                     }
-                    let raw = t[first_end..].trim_start_matches([' ', '\t']);
-                    let raw_at = at + (t.len() - raw.len());
-                    self.item(Item::Line(Line {
-                        words: tokens,
-                        raw_args: raw.into(),
-                        raw_span: origin.span(text, raw_at, raw.len()),
-                    }));
+                });
+                if let Err(e) = lexed {
+                    let off = match e {
+                        lexer::LexError::UnterminatedQuote { at: o, .. }
+                        | lexer::LexError::DanglingEscape { at: o } => o,
+                    };
+                    self.diags.error(
+                        DiagKind::Syntax,
+                        origin.span(text, at + off, 1),
+                        e.to_string(),
+                    );
+                    return;
                 }
+                let Some((keyword, first_end)) = keyword else {
+                    return;
+                };
+                if keyword.text == "include_check" {
+                    let ws = args.iter().map(|w| w.text.as_str());
+                    if let Ok(c) = include::Checks::default().apply_option_words(ws) {
+                        self.include_default = c;
+                    }
+                }
+                let raw = t[first_end..].trim_start_matches([' ', '\t']);
+                let raw_at = at + (t.len() - raw.len());
+                self.item(Item::Line(Line {
+                    keyword,
+                    args,
+                    raw_args: raw.into(),
+                    raw_span: origin.span(text, raw_at, raw.len()),
+                }));
             }
         }
     }
+}
+
+/// Bytes a line may hold to take [`Preprocessor::simple_line`]: printable ASCII and
+/// blanks, but none the preprocessor or the lexer treats specially (quotes, escapes,
+/// comments, definitions, sequences, conditions).
+static SIMPLE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0x21;
+    while c < 0x7f {
+        t[c] = !matches!(c as u8, b'"' | b'\\' | b'#' | b'!' | b'$' | b'~' | b'@');
+        c += 1;
+    }
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t
+};
+
+/// The text between `\n`s (like `str::split('\n')`, cheaper on short lines).
+fn physical_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == b'\n') {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }
 
 /// The default config id: the host name up to its first dot, as keepalived computes it.
@@ -581,6 +697,42 @@ pub fn default_config_id() -> String {
 #[cfg(test)]
 mod tests {
     use crate::{LoadOptions, load_str};
+
+    fn items(text: &str) -> (Vec<crate::tree::Item>, usize) {
+        let mut sources = crate::SourceMap::new();
+        let mut diags = crate::Diagnostics::new();
+        let mut out = Vec::new();
+        let mut sink = |i| out.push(i);
+        super::Preprocessor::new(&mut sources, &mut diags, "test", 1, &mut sink)
+            .run_text("k.conf", text);
+        (out, diags.iter().count())
+    }
+
+    #[test]
+    fn plain_lines_read_as_the_general_path_reads_them() {
+        // A comment sends a line down the general path (decomment, logical, emit); the
+        // same line without it takes the one-pass path. Both must hand over the same.
+        let lines = [
+            "virtual_server 10.0.0.1 80 {",
+            "\t  real_server   172.16.0.1\t80{ weight 1 }",
+            "    TCP_CHECK {",
+            "        connect_timeout 5",
+            "}}",
+            "a{b}c d  {  e\tf }",
+            "notify_up /bin/x -a  --b=c",
+            "misc_path",
+            "    ",
+            "",
+            "} {",
+        ];
+        let plain = lines.join("\n");
+        let commented: Vec<String> = lines.iter().map(|l| format!("{l} # c")).collect();
+        let (a, da) = items(&plain);
+        let (b, db) = items(&commented.join("\n"));
+        assert!(!a.is_empty());
+        assert_eq!(a, b);
+        assert_eq!((da, db), (0, 0));
+    }
 
     #[test]
     fn runaway_expansion_is_an_error_not_a_hang() {
