@@ -164,7 +164,11 @@ fn reload_benchmark() {
 #[test]
 #[ignore = "benchmark: benches/reload/run.sh --host"]
 fn reload_benchmark_host() {
+    use rk_testkit::netns::adverts::{self, Gaps};
     use rk_testkit::netns::{Lab, wait_until};
+    // The director's first address: the source of its adverts.
+    const MASTER: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 0, 0, 2);
+    const ADVERT_WINDOW: Duration = Duration::from_secs(12);
     if rk_testkit::netns::skip_requested() {
         return;
     }
@@ -214,19 +218,51 @@ fn reload_benchmark_host() {
             "{}",
             d.log()
         );
-        for i in 0..6 {
-            std::fs::write(&conf, if i % 2 == 0 { &b } else { &a }).expect("write");
+        // Reload back to back (alternating b and a) for ADVERT_WINDOW while a tap times
+        // the master's adverts: every advert falls into some reload.
+        std::thread::sleep(Duration::from_secs(2));
+        let tap = {
+            let ns = dir.clone();
+            std::thread::spawn(move || {
+                ns.run_in(|| adverts::capture_on("eth0", MASTER, ADVERT_WINDOW))
+                    .expect("namespace")
+                    .expect("advert tap")
+            })
+        };
+        let start = std::time::Instant::now();
+        let mut reloads = 0;
+        while start.elapsed() < ADVERT_WINDOW {
+            std::fs::write(&conf, if reloads % 2 == 0 { &b } else { &a }).expect("write");
             d.signal(nix::sys::signal::Signal::SIGHUP).expect("SIGHUP");
             assert!(
-                wait_until(Duration::from_secs(60), || d.count("Reload finished") > i),
+                wait_until(Duration::from_secs(60), || d.count("Reload finished")
+                    > reloads),
                 "{}",
                 d.log()
             );
+            reloads += 1;
         }
-        for l in d.log().lines().filter(|l| l.contains("Reload finished")) {
+        let stamps = tap.join().expect("advert tap thread");
+        let gaps = Gaps::of(&stamps);
+        let late = gaps.worst().saturating_sub(Duration::from_secs(1));
+        for l in d
+            .log()
+            .lines()
+            .filter(|l| l.contains("Reload finished"))
+            .take(6)
+        {
             let said = l.split("Reload finished").nth(1).unwrap_or("");
             println!("| {name} {services}x{reals}, {changes} changed | Reload finished{said} |");
         }
+        println!(
+            "| {name} adverts | {reloads} reloads back to back in {:.1?}: {} adverts, worst gap \
+             {:.1?} (worst advert late {:.2} ms), median gap {:.1?} |",
+            start.elapsed(),
+            stamps.len(),
+            gaps.worst(),
+            late.as_secs_f64() * 1000.0,
+            gaps.percentile(50),
+        );
         d.signal(nix::sys::signal::Signal::SIGTERM)
             .expect("SIGTERM");
         let _ = d.wait_exit(Duration::from_secs(30));
