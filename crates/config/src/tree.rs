@@ -216,7 +216,8 @@ impl TreeBuilder {
         };
         owner.block = Some(Block {
             open: level.open,
-            children: self.stack.drain(level.start..).collect(),
+            // One copy of the whole range, into a vector of exactly its size.
+            children: self.stack.split_off(level.start),
         });
         match self.levels.last() {
             Some(_) => self.stack.push(owner),
