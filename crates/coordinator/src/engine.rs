@@ -108,11 +108,14 @@ impl Engine {
     /// new configuration still has carries over (by identity), as does the
     /// quorum state of the virtual servers it keeps.
     pub fn set_config(&mut self, config: Arc<Config>, policy: Policy) {
-        let keep: HashSet<RsId> = config
-            .virtual_servers
-            .iter()
-            .flat_map(|vs| vs.real_servers.iter().map(move |rs| RsId::of(vs, rs)))
-            .collect();
+        let mut keep = rustc_hash::FxHashSet::default();
+        keep.reserve(self.health.len());
+        keep.extend(
+            config
+                .virtual_servers
+                .iter()
+                .flat_map(|vs| vs.real_servers.iter().map(move |rs| RsId::of(vs, rs))),
+        );
         self.health.retain(|id| keep.contains(id));
         self.config = config;
         self.policy = policy;

@@ -98,7 +98,7 @@ impl RsHealth {
 /// rule). A real server without checkers is always up, whatever this says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Health {
-    map: HashMap<RsId, RsHealth>,
+    map: rustc_hash::FxHashMap<RsId, RsHealth>,
 }
 
 impl Health {
