@@ -34,13 +34,61 @@ pub struct Node {
     pub keyword: Token,
     /// The other words.
     pub args: Args,
-    /// The text after the keyword as written, for keywords that re-read it with shell
-    /// quoting (scripts).
-    pub raw_args: CompactString,
-    /// Where `raw_args` starts.
-    pub raw_span: Span,
+    /// The text after the keyword as written, when [`Node::raw_args`] cannot rebuild it
+    /// from the words.
+    pub raw: Option<Box<RawArgs>>,
     /// The `{ ... }` block, if the statement has one.
     pub block: Option<Block>,
+}
+
+/// The text after a keyword as written, for keywords that re-read it with shell quoting
+/// (scripts). Kept only where the words do not say it exactly (quotes, escapes, blanks
+/// other than one space between words, ...): a statement's size is copied several times
+/// on its way to the lowering, and most never need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawArgs {
+    /// The text.
+    pub text: CompactString,
+    /// Where it starts, and its length.
+    pub span: Span,
+}
+
+impl RawArgs {
+    /// `None` when `keyword` and `args` rebuild `text` and `span` exactly, else the text.
+    pub fn unless_derived(
+        keyword: &Token,
+        args: &[Token],
+        text: &str,
+        span: Span,
+    ) -> Option<Box<RawArgs>> {
+        let joined = args.len() == text.split(' ').count()
+            && args.iter().zip(text.split(' ')).all(|(a, w)| a.text == w);
+        let same =
+            (joined || (args.is_empty() && text.is_empty())) && span == derived_span(keyword, args);
+        (!same).then(|| {
+            Box::new(RawArgs {
+                text: text.into(),
+                span,
+            })
+        })
+    }
+}
+
+/// Where the text after `keyword` is, from the words' places (ASCII words written on one
+/// line, one space apart: [`RawArgs::unless_derived`] checks it).
+fn derived_span(keyword: &Token, args: &[Token]) -> Span {
+    let k = keyword.span;
+    match (args.first(), args.last()) {
+        (Some(first), Some(last)) => Span::new(
+            k.file,
+            k.line,
+            first.span.col,
+            (last.span.col + last.span.len)
+                .saturating_sub(first.span.col)
+                .max(1),
+        ),
+        _ => Span::new(k.file, k.line, k.col + k.len, 1),
+    }
 }
 
 /// A `{ ... }` block.
@@ -53,6 +101,29 @@ pub struct Block {
 }
 
 impl Node {
+    /// The text after the keyword as written (scripts re-read it with shell quoting).
+    pub fn raw_args(&self) -> std::borrow::Cow<'_, str> {
+        match (&self.raw, self.args.as_slice()) {
+            (Some(r), _) => std::borrow::Cow::Borrowed(&r.text),
+            (None, []) => std::borrow::Cow::Borrowed(""),
+            (None, [one]) => std::borrow::Cow::Borrowed(&one.text),
+            (None, args) => std::borrow::Cow::Owned(
+                args.iter()
+                    .map(|a| a.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        }
+    }
+
+    /// Where [`Node::raw_args`] starts, and its length.
+    pub fn raw_span(&self) -> Span {
+        match &self.raw {
+            Some(r) => r.span,
+            None => derived_span(&self.keyword, &self.args),
+        }
+    }
+
     /// The keyword text.
     pub fn name(&self) -> &str {
         &self.keyword.text
@@ -87,10 +158,9 @@ pub struct Line {
     pub keyword: Token,
     /// The other words.
     pub args: Args,
-    /// The text after the first word, as written.
-    pub raw_args: CompactString,
-    /// Where that text starts.
-    pub raw_span: Span,
+    /// The text after the first word as written, when the words do not say it
+    /// ([`RawArgs::unless_derived`]).
+    pub raw: Option<Box<RawArgs>>,
 }
 
 /// What the preprocessor produces: lines and braces.
@@ -147,8 +217,7 @@ impl TreeBuilder {
                 let node = Node {
                     keyword: line.keyword,
                     args: line.args,
-                    raw_args: line.raw_args,
-                    raw_span: line.raw_span,
+                    raw: line.raw,
                     block: None,
                 };
                 match self.levels.last() {
@@ -254,8 +323,7 @@ mod tests {
         Item::Line(Line {
             keyword: words.next().expect("a keyword"),
             args: words.collect(),
-            raw_args: CompactString::default(),
-            raw_span: sp(n),
+            raw: None,
         })
     }
 

@@ -410,10 +410,10 @@ impl Cx<'_> {
             );
             return None;
         }
-        let words = match lexer::script_words(&node.raw_args) {
+        let words = match lexer::script_words(&node.raw_args()) {
             Ok(w) => w,
             Err(e) => {
-                self.error(DiagKind::Syntax, node.raw_span, e.to_string());
+                self.error(DiagKind::Syntax, node.raw_span(), e.to_string());
                 return None;
             }
         };
@@ -436,20 +436,20 @@ impl Cx<'_> {
             Ok(_) => {
                 self.error(
                     DiagKind::Value,
-                    node.raw_span,
+                    node.raw_span(),
                     format!("'{}' has an empty script", node.name()),
                 );
                 return None;
             }
             Err(e) => {
-                self.error(DiagKind::Syntax, node.raw_span, e.to_string());
+                self.error(DiagKind::Syntax, node.raw_span(), e.to_string());
                 return None;
             }
         };
         let user = it.next();
         let group = it.next();
         if let Some(extra) = it.next() {
-            let span = node.args.get(3).map(|t| t.span).unwrap_or(node.raw_span);
+            let span = node.args.get(3).map(|t| t.span).unwrap_or(node.raw_span());
             self.error(
                 DiagKind::Arguments,
                 span,
@@ -465,7 +465,7 @@ impl Cx<'_> {
             argv,
             user,
             group,
-            span: node.raw_span,
+            span: node.raw_span(),
         })
     }
 

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{DiagKind, Diagnostics};
 use crate::lexer::{self, Piece};
 use crate::source::{FileId, SourceMap, Span};
-use crate::tree::{Args, Item, Line, Token};
+use crate::tree::{Args, Item, Line, RawArgs, Token};
 
 pub use include::Checks as IncludeChecks;
 
@@ -349,25 +349,32 @@ impl<'a> Preprocessor<'a> {
         let span = |at: usize, len: usize| Span::new(file, line, at as u32 + 1, len.max(1) as u32);
         let mut keyword: Option<Token> = None;
         let mut args = Args::new();
-        // Where the text after the keyword starts and ends (`raw_args`).
-        let (mut raw_at, mut raw_end) = (0, 0);
-        let flush =
-            |this: &mut Self, keyword: &mut Option<Token>, args: &mut Args, raw_at, raw_end| {
-                if let Some(keyword) = keyword.take() {
-                    this.item(Item::Line(Line {
-                        keyword,
-                        args: std::mem::take(args),
-                        raw_args: raw[raw_at..raw_end].into(),
-                        raw_span: span(raw_at, raw_end - raw_at),
-                    }));
-                }
-            };
+        // Where the text after the keyword starts and ends, and whether its words are one
+        // space apart (then the words say it: `RawArgs`).
+        let (mut raw_at, mut raw_end, mut one_space) = (0, 0, true);
+        let flush = |this: &mut Self,
+                     keyword: &mut Option<Token>,
+                     args: &mut Args,
+                     (raw_at, raw_end, one_space): (usize, usize, bool)| {
+            if let Some(keyword) = keyword.take() {
+                this.item(Item::Line(Line {
+                    keyword,
+                    args: std::mem::take(args),
+                    raw: (!one_space).then(|| {
+                        Box::new(RawArgs {
+                            text: raw[raw_at..raw_end].into(),
+                            span: span(raw_at, raw_end - raw_at),
+                        })
+                    }),
+                }));
+            }
+        };
         let mut i = lead;
         while i < b.len() {
             match b[i] {
                 b' ' | b'\t' => i += 1,
                 c @ (b'{' | b'}') => {
-                    flush(self, &mut keyword, &mut args, raw_at, raw_end);
+                    flush(self, &mut keyword, &mut args, (raw_at, raw_end, one_space));
                     let s = span(i, 1);
                     self.item(if c == b'{' {
                         Item::Open(s)
@@ -387,10 +394,12 @@ impl<'a> Preprocessor<'a> {
                     };
                     if keyword.is_none() {
                         keyword = Some(token);
-                        (raw_at, raw_end) = (i, i);
+                        (raw_at, raw_end, one_space) = (i, i, true);
                     } else {
                         if args.is_empty() {
                             raw_at = at;
+                        } else {
+                            one_space &= at == raw_end + 1 && b[raw_end] == b' ';
                         }
                         args.push(token);
                         raw_end = i;
@@ -398,7 +407,7 @@ impl<'a> Preprocessor<'a> {
                 }
             }
         }
-        flush(self, &mut keyword, &mut args, raw_at, raw_end);
+        flush(self, &mut keyword, &mut args, (raw_at, raw_end, one_space));
         true
     }
 
@@ -640,12 +649,13 @@ impl<'a> Preprocessor<'a> {
                 }
                 let raw = t[first_end..].trim_start_matches([' ', '\t']);
                 let raw_at = at + (t.len() - raw.len());
-                self.item(Item::Line(Line {
-                    keyword,
-                    args,
-                    raw_args: raw.into(),
-                    raw_span: origin.span(text, raw_at, raw.len()),
-                }));
+                let raw = RawArgs::unless_derived(
+                    &keyword,
+                    &args,
+                    raw,
+                    origin.span(text, raw_at, raw.len()),
+                );
+                self.item(Item::Line(Line { keyword, args, raw }));
             }
         }
     }
@@ -706,6 +716,38 @@ mod tests {
         super::Preprocessor::new(&mut sources, &mut diags, "test", 1, &mut sink)
             .run_text("k.conf", text);
         (out, diags.iter().count())
+    }
+
+    #[test]
+    fn the_text_after_a_keyword_is_kept_as_written() {
+        let text = "notify_up /bin/x -a\nnotify_up  /bin/x\t-a\nnotify_up \"/bin/x -a\" root\n\
+                    notify_deleted\nx a # c\ny\ta  b";
+        let (items, _) = items(text);
+        let mut d = crate::Diagnostics::new();
+        let nodes = crate::tree::build(items, &mut d);
+        let raw: Vec<(String, u32, u32)> = nodes
+            .iter()
+            .map(|n| {
+                (
+                    n.raw_args().into_owned(),
+                    n.raw_span().col,
+                    n.raw_span().len,
+                )
+            })
+            .collect();
+        let want = [
+            ("/bin/x -a", 11, 9),
+            ("/bin/x\t-a", 12, 9),
+            ("\"/bin/x -a\" root", 11, 16),
+            ("", 15, 1),
+            ("a", 3, 1),
+            ("a  b", 3, 4),
+        ];
+        let want: Vec<(String, u32, u32)> = want
+            .iter()
+            .map(|(t, c, l)| (t.to_string(), *c, *l))
+            .collect();
+        assert_eq!(raw, want);
     }
 
     #[test]

@@ -573,7 +573,7 @@ fn table() -> &'static [Kw<Draft>] {
                 "notify_deleted",
                 |d: &mut Draft, n: &Node, cx: &mut Cx<'_>| {
                     d.notify.deleted = true;
-                    if !n.raw_args.is_empty() {
+                    if !n.raw_args().is_empty() {
                         d.notify.deleted_script = cx.script(n);
                     }
                 },
