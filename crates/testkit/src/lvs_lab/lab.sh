@@ -36,9 +36,19 @@ cs() {
 secs() { printf '%d.%02d' $(($1 / 100)) $(($1 % 100)); }
 
 # ---- reporting --------------------------------------------------------------------------
-ok() { echo "RK-CHECK ok $PHASE/$1${2:+: $2}"; }
+# note TEXT: a line "@@ TEXT" in both directors' logs, so that a phase's logs show what the
+# lab did and saw in order with the daemons' own lines (log_has skips these lines).
+note() {
+    [ -d $LAB/log ] || return 0
+    for _nd in dir1 dir2; do echo "@@ $*" >>$LAB/log/$_nd.log; done
+}
+ok() {
+    echo "RK-CHECK ok $PHASE/$1${2:+: $2}"
+    note "ok $1${2:+: $2}"
+}
 fail() {
     echo "RK-CHECK FAIL $PHASE/$1: $2"
+    note "FAIL $1: $2"
     FAILS=$((FAILS + 1))
 }
 # check NAME CMD...: run CMD; its output is the detail either way.
@@ -84,6 +94,15 @@ lab_topology() {
         $IP -n $d addr add 192.168.10.$n/24 dev eth1
         # NAT: replies from the real servers are forwarded (and un-NATed) here.
         sysctl_ns $d net/ipv4/ip_forward 1
+        # Every new connection is scheduled. The director of an LVS-DR service sees only the
+        # client's half, so each finished request leaves an entry in FIN_WAIT for 2 minutes,
+        # and the default conn_reuse_mode (1) sends a SYN that matches one to that entry's
+        # real server without asking the scheduler. The client's ephemeral ports come round
+        # again within those 2 minutes across phases (seen: a port reused after 60 s), so a
+        # rotation check then got an earlier phase's server: "web1 web1 web3 web2 web1 web3",
+        # "web1 web2 web3 web3 web1 web2". Bit 2 reschedules such SYNs (keepalived would see
+        # the same reuse; it is the kernel's, not the daemon's).
+        sysctl_ns $d net/ipv4/vs/conn_reuse_mode 3
         n=$((n + 1))
     done
     n=11
@@ -162,13 +181,38 @@ rr_order() {
         _r=$(get $_vip) || _r=ERR
         _seq="$_seq $_r"
         _i=$((_i + 1))
+        note "rr_order $_vip request $_i: $_r"
     done
     _seq=$(echo $_seq)
     _first=$(echo $_seq | cut -d' ' -f1-$_k)
     _second=$(echo $_seq | cut -d' ' -f$((_k + 1))-$((2 * _k)))
     _got=$(for s in $_first; do echo $s; done | sort | tr '\n' ' ')
     echo "$_seq"
-    [ "$_first" = "$_second" ] && [ "$_got" = "$_want" ]
+    _rc=1
+    [ "$_first" = "$_second" ] && [ "$_got" = "$_want" ] && _rc=0
+    # LOGS_ALWAYS=1 (a flake chase): every phase's logs, with this diagnosis after each rotation.
+    [ $_rc = 0 ] && [ "${LOGS_ALWAYS:-0}" = 0 ] || rr_diag $_vip
+    return $_rc
+}
+
+# rr_diag VIP[:PORT]: into the logs, what explains a broken rotation: where the client
+# sends the VIP (its ARP entry, every host's MAC), each director's destinations and its
+# connection entries for the VIP (client port -> real server; the newest requests have the
+# longest expiry): a request that went to a server no scheduler picked (an older entry
+# whose client port came round again, refreshed to a full expiry) shows there.
+rr_diag() {
+    _dv=${1%%:*}
+    note "diag: client neighbour $($IP -n client neigh show $_dv 2>&1)"
+    for h in dir1 dir2 $WEBS sorry; do
+        note "diag: $h eth0 $($IP -n $h -o link show eth0 2>&1 | sed -n 's/.*link\/ether \([^ ]*\).*/\1/p')" \
+            "arp_ignore/announce $(nsx $h cat /proc/sys/net/ipv4/conf/all/arp_ignore \
+                /proc/sys/net/ipv4/conf/all/arp_announce 2>&1 | tr '\n' ' ')"
+    done
+    for d in dir1 dir2; do
+        note "diag: $d table $(nsx $d $IPVSADM -Ln 2>&1 | awk '$1 == "->" && $2 != "RemoteAddress:Port" { print $2 }' | tr '\n' ' ')" \
+            "conn_reuse_mode $(nsx $d cat /proc/sys/net/ipv4/vs/conn_reuse_mode 2>&1)"
+        nsx $d $IPVSADM -Lnc 2>&1 | grep -F " $_dv:" | while read -r _l; do note "diag: $d conn $_l"; done
+    done
 }
 
 # ---- IPVS ---------------------------------------------------------------------------------
@@ -260,7 +304,8 @@ director_start() { # NODE CONF
             -r /run/$1/vrrp.pid -c /run/$1/checkers.pid >>$LAB/log/$1.log 2>&1 &
         ;;
     rkeepalived)
-        $IP netns exec $1 /rk/rkeepalived -n -l $DAEMON_ARGS -f $2 -p /run/$1/keepalived.pid \
+        # RK_LOG_FILTER: RUST_LOG for it (the end-to-end tests log each IPVS operation).
+        $IP netns exec $1 env ${RK_LOG_FILTER:+RUST_LOG=$RK_LOG_FILTER} /rk/rkeepalived -n -l $DAEMON_ARGS -f $2 -p /run/$1/keepalived.pid \
             -r /run/$1/vrrp.pid -c /run/$1/checkers.pid >>$LAB/log/$1.log 2>&1 &
         ;;
     esac
@@ -330,9 +375,10 @@ stats() {
 phase_log() {
     awk -v m="--- $PHASE: " 'index($0, m) == 1 { n = NR } { l[NR] = $0 } END { for (i = n; i <= NR; i++) print l[i] }' $LAB/log/$1.log
 }
-# log_has NODE ERE: the node's log of this phase has a matching line (printed)
+# log_has NODE ERE: the node's log of this phase has a matching line (printed); the lab's
+# own notes do not count
 log_has() {
-    _l=$(phase_log $1 | grep -E -- "$2" | head -1)
+    _l=$(phase_log $1 | grep -v '^@@ ' | grep -E -- "$2" | head -1)
     echo "${_l:-no line matches $2}"
     [ -n "$_l" ]
 }
@@ -397,6 +443,24 @@ failover() {
     else
         fail failover "$_surv after 60 s: VIP ${_tv:-never}, rules ${_tr:-never} ($(dests $_surv -t $_vs)), page ${_th:-never}"
     fi
+}
+
+# phase_logs: both directors' logs since the current phase began (the daemons' lines and
+# the lab's notes, in order), each line as "RK-LOG PHASE NODE| line", for a phase that
+# failed a check. At most 400 lines per director: the first 100 and the last 300.
+phase_logs() {
+    for _d in dir1 dir2; do
+        [ -f $LAB/log/$_d.log ] || continue
+        awk -v m="@@ phase $PHASE begins" -v tag="RK-LOG $PHASE $_d| " '
+            $0 == m { n = 0 }
+            { l[++n] = $0 }
+            END {
+                for (i = 1; i <= n; i++) {
+                    if (n > 400 && i == 101) print tag "... " n - 400 " lines left out ..."
+                    if (n <= 400 || i <= 100 || i > n - 300) print tag l[i]
+                }
+            }' $LAB/log/$_d.log
+    done
 }
 
 # lab_logs: the daemons' logs, for a failed run.

@@ -50,6 +50,9 @@ pub const DEMO_BEGIN: &str = "RK-DEMO-BEGIN";
 /// See [`DEMO_BEGIN`].
 pub const DEMO_END: &str = "RK-DEMO-END";
 
+/// How `phase_logs` (lab.sh) marks each line of a director's log.
+const LOG_PREFIX: &str = "RK-LOG ";
+
 /// Where rkeepalived goes in the VM (`lab.sh` starts it from there).
 pub const GUEST_RKEEPALIVED: &str = "/rk/rkeepalived";
 
@@ -217,12 +220,17 @@ impl LvsLab {
         let name = phase.name();
         let conf = self.pair_conf(&name, &phase.pair(), phase.daemon);
         let t = phase.pair().timers;
-        // Twice the bounds: the VM is emulated and shares two cores.
+        // Twice the bounds: the VM is emulated and shares two cores. rkeepalived logs each
+        // IPVS operation (a few dozen lines per phase). A phase that failed a check prints
+        // both directors' logs of the phase (`RK-LOG` lines, see [`LabReport::explain`]).
         let _ = write!(
             self.steps,
             "\nPHASE={name}\nDAEMON={daemon}\nCONF={conf}\nEVERYWHERE={every}\n\
              LEAVE_CS={leave}\nRETURN_CS={ret}\nRECONCILE_CS={rec}\n\
-             echo \"== phase $PHASE\"\n_tp=$(cs)\n{func}\nfigure wall_s $(secs $(($(cs) - _tp)))\n",
+             RK_LOG_FILTER=info,rk_coordinator=debug\n\
+             echo \"== phase $PHASE\"\nnote \"phase $PHASE begins\"\n_f0=$FAILS\n\
+             _tp=$(cs)\n{func}\nfigure wall_s $(secs $(($(cs) - _tp)))\n\
+             [ $FAILS = $_f0 ] && [ \"${{LOGS_ALWAYS:-0}}\" = 0 ] || {{ phase_logs; LOGGED=1; }}\n",
             daemon = phase.daemon.name(),
             every = u8::from(phase.rules_everywhere),
             leave = 2 * 100 * t.leave_bound(),
@@ -270,7 +278,8 @@ impl LvsLab {
              dmesg -n 1\n\
              lab_topology\n{}\n\
              echo \"RK-LAB-FAILS=$FAILS\"\n\
-             [ $FAILS = 0 ] || lab_logs\n\
+             # Failing phases printed their own logs; a failing step prints the ends of all.\n\
+             [ $FAILS = 0 ] || [ \"${{LOGGED:-0}}\" = 1 ] || lab_logs\n\
              [ $FAILS = 0 ]\n",
             self.steps
         )
@@ -304,6 +313,9 @@ pub struct LabReport {
     pub checks: Vec<Check>,
     /// Every `RK-FIGURE` as (`phase/name`, value).
     pub figures: Vec<(String, String)>,
+    /// The directors' log lines that phases with a failed check printed (`RK-LOG PHASE
+    /// NODE| line`), as (phase, `NODE| line`).
+    pub logs: Vec<(String, String)>,
 }
 
 impl LabReport {
@@ -328,11 +340,49 @@ impl LabReport {
                 Some((k.to_owned(), v.trim().to_owned()))
             })
             .collect();
+        let logs = outcome
+            .lines_with_prefix(LOG_PREFIX)
+            .filter_map(|l| {
+                let (phase, line) = l.split_once(' ')?;
+                Some((phase.to_owned(), line.to_owned()))
+            })
+            .collect();
         LabReport {
             outcome,
             checks,
             figures,
+            logs,
         }
+    }
+
+    /// For a failed run: the console without the log lines, then each failing phase's
+    /// directors' logs (the daemons' lines with the lab's `@@` notes in between: checks,
+    /// requests, diagnostics), then the failed checks.
+    pub fn explain(&self) -> String {
+        let mut s = String::from("--- serial (phase logs left out) ---\n");
+        for l in self.outcome.serial.lines() {
+            if !l.starts_with(LOG_PREFIX) {
+                s.push_str(l);
+                s.push('\n');
+            }
+        }
+        let failed = self.failed();
+        let mut phases: Vec<&str> = failed
+            .iter()
+            .filter_map(|c| c.name.split_once('/').map(|(p, _)| p))
+            .collect();
+        phases.dedup();
+        for p in phases {
+            let _ = writeln!(s, "--- {p}: the directors' logs ---");
+            for (_, line) in self.logs.iter().filter(|(lp, _)| lp == p) {
+                let _ = writeln!(s, "{line}");
+            }
+        }
+        s.push_str("--- failed checks ---\n");
+        for c in failed {
+            let _ = writeln!(s, "FAIL {}: {}", c.name, c.detail);
+        }
+        s
     }
 
     /// The checks that failed.
@@ -411,6 +461,28 @@ mod tests {
         assert_eq!(r.failed()[0].name, "rk-dr/b");
         assert_eq!(r.phase_checks("rk-dr").count(), 2);
         assert_eq!(r.figure("rk-dr/failover_http_s"), Some("1.20"));
+    }
+
+    #[test]
+    fn explain_shows_the_failing_phase_logs() {
+        let outcome = VmOutcome {
+            serial: "RK-CHECK ok rk-nat/a: fine\nRK-LOG rk-nat dir1| nat line\n\
+                     RK-CHECK FAIL rk-dr/b: web1 web1\nRK-LOG rk-dr dir1| 12:00 INFO start\n\
+                     RK-LOG rk-dr dir2| @@ FAIL b: web1 web1\nRK-VM-EXIT=1\n"
+                .into(),
+            exit_code: 1,
+            elapsed: Duration::from_secs(3),
+        };
+        let r = LabReport::from_outcome(outcome);
+        assert_eq!(r.logs.len(), 3);
+        let e = r.explain();
+        assert!(e.contains("--- rk-dr: the directors' logs ---\ndir1| 12:00 INFO start\ndir2| @@ FAIL b: web1 web1\n"), "{e}");
+        assert!(!e.contains("nat line"), "{e}");
+        assert!(!e.contains("RK-LOG"), "{e}");
+        assert!(
+            e.ends_with("--- failed checks ---\nFAIL rk-dr/b: web1 web1\n"),
+            "{e}"
+        );
     }
 
     #[test]
