@@ -115,6 +115,11 @@ impl IpvsHandle {
         let services = self.services().await?;
         let mut out = Vec::with_capacity(services.len());
         for service in services {
+            // Netlink answers within the send and receive calls, so the socket is always
+            // ready and this loop would never yield: seconds at 36,800 destinations in an
+            // emulated VM, during which a caller's `select!` (a stop, a reload that goes
+            // first) is never polled. Yield every tokio budget's worth of services.
+            tokio::task::coop::consume_budget().await;
             let dests = self.destinations(&service.service.key).await?;
             out.push(DumpedService { service, dests });
         }

@@ -39,6 +39,12 @@ pub struct DumpedService {
 pub struct IpvsHandle {
     sock: Socket,
     family: u16,
+    /// The sequence number of a dump sent on `sock` and not read to its end: set while
+    /// it is read, left set when the caller drops it half-way (a read abandoned for a
+    /// stop or a reload). The kernel runs one dump per socket and refuses the next with
+    /// `EBUSY` until the reader has taken the rest, so the next request on `sock` first
+    /// finishes it (see [`IpvsHandle::finish_abandoned`]).
+    unfinished_dump: Option<u32>,
 }
 
 impl IpvsHandle {
@@ -53,7 +59,11 @@ impl IpvsHandle {
                 op: "resolve generic netlink family IPVS".into(),
                 reason: "no reply from the kernel".into(),
             })??;
-        Ok(IpvsHandle { sock, family })
+        Ok(IpvsHandle {
+            sock,
+            family,
+            unfinished_dump: None,
+        })
     }
 
     /// The resolved generic-netlink family id.
@@ -69,6 +79,9 @@ impl IpvsHandle {
     /// sync point: when its ack arrives, every earlier message of the batch
     /// was processed and every silent one succeeded.
     pub async fn apply(&mut self, ops: &[IpvsOp]) -> Vec<Result<(), IpvsError>> {
+        // Its reply would be skipped as stale anyway; finishing it first keeps the
+        // bookkeeping of `unfinished_dump` simple (its end is never consumed elsewhere).
+        self.finish_abandoned().await;
         let mut results: Vec<Option<Result<(), IpvsError>>> = Vec::with_capacity(ops.len());
         results.resize_with(ops.len(), || None);
         let messages: Vec<IpvsMessage> = ops.iter().map(IpvsOp::to_message).collect();
@@ -211,6 +224,7 @@ impl IpvsHandle {
         op: &(impl fmt::Display + ?Sized),
         each: impl FnMut(&[u8]) -> Result<(), IpvsError>,
     ) -> Result<(), IpvsError> {
+        self.finish_abandoned().await;
         let seq = self.sock.next_seq(1);
         let flags = if dump {
             NLM_F_REQUEST | NLM_F_DUMP
@@ -220,12 +234,43 @@ impl IpvsHandle {
         let mut buf = Vec::new();
         frame(&mut buf, msg, self.family, flags, seq);
         let family = self.family;
-        let sock = &mut self.sock;
-        within_timeout(op, async {
+        let Self {
+            sock,
+            unfinished_dump,
+            ..
+        } = self;
+        let result = within_timeout(op, async {
             sock.send(&buf, op).await?;
+            // Sent: from here until its end, dropping this future leaves the dump
+            // running on the socket. (A request dropped before the send never reached
+            // the kernel; the stale replies of other requests are skipped by sequence.)
+            if dump {
+                *unfinished_dump = Some(seq);
+            }
             receive_reply(sock, family, seq, op, each).await
         })
-        .await
+        .await;
+        // Ended (or timed out: then nothing more is coming for it).
+        *unfinished_dump = None;
+        result
+    }
+
+    /// Reads the rest of a dump a dropped caller left running (see `unfinished_dump`), so the
+    /// kernel ends it and accepts the next one. Something is always queued while a dump
+    /// runs (each receive makes the kernel queue its next part), so this never waits for
+    /// the kernel beyond the usual deadline.
+    async fn finish_abandoned(&mut self) {
+        let Some(seq) = self.unfinished_dump else {
+            return;
+        };
+        let op = "finish an abandoned dump";
+        // Its outcome is nobody's any more: an error only means it ended.
+        let _ = within_timeout(
+            op,
+            receive_reply(&mut self.sock, self.family, seq, op, |_| Ok(())),
+        )
+        .await;
+        self.unfinished_dump = None;
     }
 
     async fn request(
