@@ -22,6 +22,7 @@ pub struct Counters {
     errors: AtomicU64,
     dumps: AtomicU64,
     dump_errors: AtomicU64,
+    abandoned_reads: AtomicU64,
     drain_polls: AtomicU64,
     passes: AtomicU64,
     drains_started: AtomicU64,
@@ -59,6 +60,8 @@ pub struct CounterSnapshot {
     pub dumps: u64,
     /// Reads that failed.
     pub dump_errors: u64,
+    /// Periodic reads abandoned for a reload or a VRRP state (not in `dumps`).
+    pub abandoned_reads: u64,
     /// Reads of the draining services' connection counts only.
     pub drain_polls: u64,
     /// Reconcile passes.
@@ -129,6 +132,10 @@ impl Counters {
         }
     }
 
+    pub(crate) fn abandoned(&self) {
+        bump(&self.abandoned_reads, 1);
+    }
+
     pub(crate) fn poll(&self) {
         bump(&self.drain_polls, 1);
     }
@@ -160,6 +167,7 @@ impl Counters {
             errors: r(&self.errors),
             dumps: r(&self.dumps),
             dump_errors: r(&self.dump_errors),
+            abandoned_reads: r(&self.abandoned_reads),
             drain_polls: r(&self.drain_polls),
             passes: r(&self.passes),
             drains_started: r(&self.drains_started),

@@ -10,9 +10,11 @@
 //! 2. [`diff()`]: desired vs the kernel's table → [`IpvsOp`]s, deterministic,
 //!    touching only what differs and deleting only what is ours ([`Owned`]).
 //!    Pure. [`DrainBook`] adds drain-before-delete on reloads. Pure.
-//! 3. [`Reconciler`]: applies diffs in batches through [`rk_ipvs::IpvsHandle`],
-//!    re-reads the table after a refusal and every period (drift repair,
-//!    logged and counted), and removes everything ours on shutdown.
+//! 3. [`Reconciler`]: applies diffs in batches through [`rk_ipvs::IpvsHandle`]
+//!    (any [`IpvsKernel`]), re-reads the table after a refusal and every period
+//!    (drift repair, logged and counted), and removes everything ours on shutdown.
+//!    A reload or VRRP state that arrives during a periodic read goes first: the
+//!    read is abandoned and done again right after ([`Preempt`]).
 //!
 //! It **never** talks to the kernel except through `rk-ipvs`, never touches
 //! addresses or routes (`rk-netlink`), never runs checkers or scripts, and
@@ -127,6 +129,7 @@ mod error;
 mod expand;
 mod ids;
 mod inputs;
+mod kernel;
 mod quorum;
 mod reconcile;
 mod record;
@@ -141,9 +144,10 @@ pub use error::CoordinatorError;
 pub use expand::{MAX_RANGE, SORRY_WEIGHT};
 pub use ids::{RsId, VsId};
 pub use inputs::{Health, InstanceRole, Ownership, Policy, RsHealth, RulesMode};
+pub use kernel::IpvsKernel;
 pub use quorum::{QuorumEvent, QuorumStates};
 pub use reconcile::{
-    DEFAULT_DRAIN_POLL, DEFAULT_PERIOD, Input, Interrupt, PassReport, Reconciler,
+    DEFAULT_DRAIN_POLL, DEFAULT_PERIOD, Input, Interrupt, PassReport, Preempt, Reconciler,
     ReconcilerOptions, ShutdownReport,
 };
 pub use record::{RECORD_HEADER, RecordError};

@@ -21,6 +21,7 @@ use crate::engine::{Engine, Observation, Plan};
 use crate::error::CoordinatorError;
 use crate::ids::RsId;
 use crate::inputs::{InstanceRole, Policy, RsHealth};
+use crate::kernel::IpvsKernel;
 use crate::quorum::QuorumEvent;
 use crate::table::ActualTable;
 
@@ -29,26 +30,22 @@ use crate::table::ActualTable;
 /// to keep the kernel's batches full.
 const SEND_CHUNK: usize = 4096;
 
-/// Ends a pass early, for a stop that must not wait for it: raised, a pass abandons the
-/// table read it is waiting for and sends no more chunks of its plan (what was sent is
-/// recorded, so a shutdown still knows everything that is ours). Cheap to clone.
+/// A flag a pass can wait on while it reads the table.
 #[derive(Clone, Debug, Default)]
-pub struct Interrupt(Arc<(AtomicBool, Notify)>);
+struct Flag(Arc<(AtomicBool, Notify)>);
 
-impl Interrupt {
-    /// Not raised.
-    pub fn new() -> Interrupt {
-        Interrupt::default()
-    }
-
-    /// Raise it (for good: the reconciler is about to be shut down).
-    pub fn raise(&self) {
+impl Flag {
+    fn raise(&self) {
         self.0.0.store(true, Ordering::SeqCst);
         self.0.1.notify_waiters();
     }
 
-    /// Whether it was raised.
-    pub fn is_raised(&self) -> bool {
+    /// Lowers it; whether it was raised.
+    fn lower(&self) -> bool {
+        self.0.0.swap(false, Ordering::SeqCst)
+    }
+
+    fn is_raised(&self) -> bool {
         self.0.0.load(Ordering::SeqCst)
     }
 
@@ -61,6 +58,60 @@ impl Interrupt {
             }
             notified.await;
         }
+    }
+}
+
+/// Ends a pass early, for a stop that must not wait for it: raised, a pass abandons the
+/// table read it is waiting for and sends no more chunks of its plan (what was sent is
+/// recorded, so a shutdown still knows everything that is ours). Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Interrupt(Flag);
+
+impl Interrupt {
+    /// Not raised.
+    pub fn new() -> Interrupt {
+        Interrupt::default()
+    }
+
+    /// Raise it (for good: the reconciler is about to be shut down).
+    pub fn raise(&self) {
+        self.0.raise();
+    }
+
+    /// Whether it was raised.
+    pub fn is_raised(&self) -> bool {
+        self.0.is_raised()
+    }
+}
+
+/// Makes a *periodic* table read under way give way to a change that must go out at once:
+/// a reload, or a VRRP state (a new MASTER needs its rules now). At 2,300 services × 16
+/// destinations the read takes over 3 s in an emulated VM, and a reload that came during it
+/// waited for it. Raised, the read is abandoned and its pass ends; the next pass plans the
+/// change against the model and sends it, and the table is read right after that (see
+/// `Reconciler::reconcile` for the bound that keeps drift repair from starving).
+///
+/// Raise it *after* queuing the input, so that the pass following the abandon finds the
+/// input. Unlike [`Interrupt`] it is re-armable: the reconciler lowers it when it abandons
+/// a read and when a pass starts (inputs are taken before a pass, so what raised it before
+/// then is in that pass). [`Reconciler::run`] raises it itself. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Preempt(Flag);
+
+impl Preempt {
+    /// Not raised.
+    pub fn new() -> Preempt {
+        Preempt::default()
+    }
+
+    /// Raise it: a preempting input ([`Input::preempts`]) was just queued.
+    pub fn raise(&self) {
+        self.0.raise();
+    }
+
+    /// Whether it is raised (not yet taken by a pass).
+    pub fn is_raised(&self) -> bool {
+        self.0.is_raised()
     }
 }
 
@@ -111,6 +162,9 @@ impl ReconcilerOptions {
 pub struct PassReport {
     /// The kernel's table was read.
     pub read: bool,
+    /// A periodic read gave way to a preempting input ([`Preempt`]): the pass ended
+    /// there, and the next one sends the change and then reads.
+    pub abandoned: bool,
     /// Operations sent (retries after a refusal included).
     pub ops: usize,
     /// Of those, drift repairs.
@@ -166,10 +220,29 @@ pub enum Input {
     },
 }
 
-/// The async reconciler: the single user of the [`IpvsHandle`].
+impl Input {
+    /// Whether this input makes a periodic table read under way give way ([`Preempt`]):
+    /// a reload or a VRRP state. Health changes come in storms and can wait for a read;
+    /// a read request is one; a stop has its own [`Interrupt`].
+    pub fn preempts(&self) -> bool {
+        matches!(self, Input::Config { .. } | Input::Instance { .. })
+    }
+}
+
+/// How a table read ended.
+enum Read {
+    Done(Result<ActualTable, CoordinatorError>),
+    /// The stop's [`Interrupt`].
+    Interrupted,
+    /// Gave way to a [`Preempt`] after this long.
+    Abandoned(Duration),
+}
+
+/// The async reconciler: the single user of the kernel's IPVS table ([`IpvsHandle`], or
+/// a fake in tests).
 #[derive(Debug)]
-pub struct Reconciler {
-    ipvs: IpvsHandle,
+pub struct Reconciler<K = IpvsHandle> {
+    ipvs: K,
     engine: Engine,
     opts: ReconcilerOptions,
     counters: Arc<Counters>,
@@ -180,24 +253,29 @@ pub struct Reconciler {
     observed: bool,
     /// The last pass left a due read for the next one (see `reconcile`).
     read_deferred: bool,
+    /// The last pass abandoned its read for a preempting input (see `reconcile`).
+    abandoned: bool,
     last_errors: HashSet<String>,
     last_problems: Vec<Problem>,
     interrupt: Interrupt,
+    preempt: Preempt,
 }
 
-impl Reconciler {
+impl<K: IpvsKernel> Reconciler<K> {
     /// A reconciler over `ipvs` for `engine`'s inputs. With
     /// `flush_on_start` (`lvs_flush`) the whole table is flushed first.
     pub async fn start(
-        mut ipvs: IpvsHandle,
+        mut ipvs: K,
         engine: Engine,
         opts: ReconcilerOptions,
-    ) -> Result<Reconciler, CoordinatorError> {
+    ) -> Result<Reconciler<K>, CoordinatorError> {
         let counters = Arc::new(Counters::new());
         if opts.flush_on_start {
             counters.op(&IpvsOp::Flush);
-            ipvs.apply_one(&IpvsOp::Flush)
+            ipvs.apply(std::slice::from_ref(&IpvsOp::Flush))
                 .await
+                .pop()
+                .unwrap_or(Ok(()))
                 .map_err(CoordinatorError::Flush)?;
             tracing::info!("IPVS: flushed the whole table (lvs_flush)");
         }
@@ -210,15 +288,23 @@ impl Reconciler {
             next_poll: None,
             observed: false,
             read_deferred: false,
+            abandoned: false,
             last_errors: HashSet::new(),
             last_problems: Vec::new(),
             interrupt: Interrupt::new(),
+            preempt: Preempt::new(),
         })
     }
 
     /// What ends a running pass early (for a stop); raising it is for good.
     pub fn interrupt(&self) -> Interrupt {
         self.interrupt.clone()
+    }
+
+    /// What makes a periodic read under way give way to a reload or a VRRP state, for
+    /// whoever queues those inputs (see [`Preempt`]).
+    pub fn preempt(&self) -> Preempt {
+        self.preempt.clone()
     }
 
     /// The state and inputs.
@@ -266,14 +352,31 @@ impl Reconciler {
     pub async fn reconcile(&mut self) -> Result<PassReport, CoordinatorError> {
         let now = Instant::now();
         self.counters.pass();
+        // Inputs are taken before a pass: whatever raised it so far is in this one.
+        self.preempt.0.lower();
         let mut report = PassReport::default();
         // A changed input (a reload, a VRRP state, health) goes out first, planned against
         // the model, once the table has been read before: the read takes seconds at 36,800
         // destinations in an emulated VM and would hold the change up (a reload's 368
         // weight changes waited 5.6 s for it). The due read comes in the very next pass
-        // (`next_wakeup` is now), and is never put off twice in a row.
+        // (`next_wakeup` is now).
+        //
+        // Likewise a reload or VRRP state that arrives *while* a periodic read is under way
+        // ([`Preempt`]) abandons it: this pass ends, the next plans the change against the
+        // model and sends it without reading (the abandoned read, put off once more), and
+        // the one after reads.
+        //
+        // No starvation of drift repair: a due read is put off — deferred, or abandoned
+        // and then deferred by the pass that sends the change — at most once. The read
+        // after a put-off (`read_deferred`) is neither deferred nor abandoned, whatever
+        // arrives, so between two complete reads there is at most one abandoned-or-deferred
+        // read, and a complete read at most two passes after one was due. The first read
+        // and the read after a refusal are never abandoned.
         let read_due = self.next_read.is_none_or(|t| now >= t);
-        let defer = read_due && self.observed && self.engine.is_dirty() && !self.read_deferred;
+        let after_abandon = std::mem::take(&mut self.abandoned);
+        let put_off_last = self.read_deferred;
+        let defer =
+            read_due && self.observed && !put_off_last && (after_abandon || self.engine.is_dirty());
         self.read_deferred = defer;
         let fresh = if read_due && !defer {
             self.schedule_read(now);
@@ -282,8 +385,21 @@ impl Reconciler {
             } else {
                 Observation::First
             };
-            let Some(table) = self.read_unless_interrupted().await else {
-                return Ok(report);
+            let may_abandon = kind == Observation::Periodic && !put_off_last;
+            let table = match self.read_unless_interrupted(may_abandon).await {
+                Read::Done(t) => t,
+                Read::Interrupted => return Ok(report),
+                Read::Abandoned(spent) => {
+                    self.next_read = None;
+                    self.abandoned = true;
+                    self.counters.abandoned();
+                    tracing::info!(
+                        "IPVS: periodic table read abandoned after {spent:?} for a reload or \
+                         VRRP change, which goes first; reading again right after it"
+                    );
+                    report.abandoned = true;
+                    return Ok(report);
+                }
             };
             report.read = true;
             Some((table?, kind))
@@ -304,7 +420,7 @@ impl Reconciler {
         let mut errors_now = HashSet::new();
         let need_read = self.send(plan, &mut report, &mut errors_now).await;
         if need_read && !self.interrupt.is_raised() {
-            let Some(table) = self.read_unless_interrupted().await else {
+            let Read::Done(table) = self.read_unless_interrupted(false).await else {
                 return Ok(report);
             };
             let table = table?;
@@ -325,15 +441,24 @@ impl Reconciler {
         self.next_read = Some(now + self.opts.period);
     }
 
-    /// [`Self::read`], abandoned (`None`) when the interrupt is raised: a dump of 50,000
-    /// destinations takes seconds in an emulated VM. Safe to abandon: the dump has its own
-    /// socket, and replies left on the main one are skipped by sequence number.
-    async fn read_unless_interrupted(&mut self) -> Option<Result<ActualTable, CoordinatorError>> {
-        let interrupt = self.interrupt.clone();
+    /// [`Self::read`], abandoned when the interrupt is raised, or (`may_abandon`) the
+    /// preempt: a dump of 50,000 destinations takes seconds in an emulated VM. Safe to
+    /// abandon at any await of it: the service dump has a socket of its own, closed with
+    /// it; a destination or daemon dump cut short on the handle's socket is read to its end
+    /// before that socket's next request (the kernel would refuse a second dump there with
+    /// `EBUSY`); other replies left there are skipped by sequence number.
+    async fn read_unless_interrupted(&mut self, may_abandon: bool) -> Read {
+        let interrupt = self.interrupt.0.clone();
+        let preempt = self.preempt.0.clone();
+        let start = Instant::now();
         tokio::select! {
             biased;
-            () = interrupt.raised() => None,
-            t = self.read() => Some(t),
+            () = interrupt.raised() => Read::Interrupted,
+            () = preempt.raised(), if may_abandon => {
+                preempt.lower();
+                Read::Abandoned(start.elapsed())
+            }
+            t = self.read() => Read::Done(t),
         }
     }
 
@@ -525,18 +650,55 @@ impl Reconciler {
         None
     }
 
+    /// [`Self::reconcile`], taking the inputs that arrive meanwhile into `held` (at most
+    /// a queue's worth) and raising the preempt for a reload or VRRP state among them.
+    async fn reconcile_watching(
+        &mut self,
+        inputs: &mut mpsc::Receiver<Input>,
+        held: &mut Vec<Input>,
+    ) -> Result<PassReport, CoordinatorError> {
+        let preempt = self.preempt.clone();
+        let hold = inputs.max_capacity();
+        let mut open = true;
+        let pass = self.reconcile();
+        tokio::pin!(pass);
+        loop {
+            tokio::select! {
+                // Inputs first: the pass would use up the task's budget every time, and
+                // a receive without budget finds nothing.
+                biased;
+                msg = inputs.recv(), if open && held.len() < hold => match msg {
+                    Some(input) => {
+                        if input.preempts() {
+                            preempt.raise();
+                        }
+                        held.push(input);
+                    }
+                    None => {
+                        // Every sender gone: a stop, after this pass.
+                        held.push(Input::Shutdown { keep_rules: false });
+                        open = false;
+                    }
+                },
+                report = &mut pass => return report,
+            }
+        }
+    }
+
     /// Drive the reconciler until a shutdown input (or until every sender is
     /// dropped, which counts as a shutdown that removes our rules). Inputs
-    /// that arrive together are taken together: one pass per burst. Quorum
-    /// events go to `events` if given. Returns the shutdown report, `None`
+    /// that arrive together are taken together: one pass per burst. A reload or
+    /// VRRP state that arrives during a periodic read preempts it ([`Preempt`]).
+    /// Quorum events go to `events` if given. Returns the shutdown report, `None`
     /// when the rules were kept.
     pub async fn run(
         mut self,
         mut inputs: mpsc::Receiver<Input>,
         events: Option<mpsc::UnboundedSender<QuorumEvent>>,
     ) -> Option<ShutdownReport> {
+        let mut held = Vec::new();
         loop {
-            match self.reconcile().await {
+            match self.reconcile_watching(&mut inputs, &mut held).await {
                 Ok(report) => {
                     if let Some(tx) = &events {
                         for e in report.events {
@@ -547,23 +709,30 @@ impl Reconciler {
                 }
                 Err(e) => tracing::error!("IPVS reconcile: {e}; retrying at the next period"),
             }
+            let mut stop = None;
+            let took = !held.is_empty();
+            for input in held.drain(..) {
+                stop = self.accept(input);
+                if stop.is_some() {
+                    break;
+                }
+            }
             let wake = self.next_wakeup();
-            let stop = tokio::select! {
-                msg = inputs.recv() => match msg {
-                    None => Some(false),
-                    Some(first) => {
-                        let mut stop = self.accept(first);
-                        while stop.is_none() {
-                            match inputs.try_recv() {
-                                Ok(more) => stop = self.accept(more),
-                                Err(_) => break,
-                            }
-                        }
-                        stop
-                    }
-                },
-                _ = tokio::time::sleep_until(wake) => None,
-            };
+            if stop.is_none() && !took {
+                stop = tokio::select! {
+                    msg = inputs.recv() => match msg {
+                        None => Some(false),
+                        Some(first) => self.accept(first),
+                    },
+                    _ = tokio::time::sleep_until(wake) => None,
+                };
+            }
+            while stop.is_none() {
+                match inputs.try_recv() {
+                    Ok(more) => stop = self.accept(more),
+                    Err(_) => break,
+                }
+            }
             match stop {
                 Some(true) => {
                     tracing::info!("IPVS: stopping, rules kept for the next start");

@@ -7,6 +7,7 @@
 
 mod drain;
 mod functional;
+mod preempt;
 mod scale;
 mod util;
 
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
     rt.block_on(async {
         functional::run(&mut suite).await;
         drain::run(&mut suite).await;
+        preempt::run(&mut suite).await;
         scale::run(&mut suite).await;
     });
     println!("RK-SUITE {} passed, {} failed", suite.passed, suite.failed);
