@@ -133,6 +133,11 @@ pub fn lvs_stats(ipvs: Option<CounterSnapshot>, checkers: Option<&Snapshot>) -> 
             let _ = writeln!(o, "  Drift repairs: {}", c.repairs);
             let _ = writeln!(o, "  Refused operations: {}", c.errors);
             let _ = writeln!(o, "  Table reads: {} ({} failed)", c.dumps, c.dump_errors);
+            let _ = writeln!(
+                o,
+                "  Table reads abandoned for a reload or VRRP change: {}",
+                c.abandoned_reads
+            );
             let _ = writeln!(o, "  Drain polls: {}", c.drain_polls);
             let _ = writeln!(o, "  Reconcile passes: {}", c.passes);
             let _ = writeln!(

@@ -20,8 +20,8 @@ use rk_checkers::runner::Snapshot;
 use rk_config::Config;
 use rk_config::model::{RealServer, VirtualServer};
 use rk_coordinator::{
-    CounterSnapshot, Engine, Health, Input, Interrupt, Owned, Policy, Problem, QuorumEvent,
-    Reconciler, ReconcilerOptions, RsId, RulesMode, VsId,
+    CounterSnapshot, Engine, Health, Input, Interrupt, Owned, Policy, Preempt, Problem,
+    QuorumEvent, Reconciler, ReconcilerOptions, RsId, RulesMode, VsId,
 };
 use rk_ipvs::{IpvsError, IpvsHandle};
 use tokio::sync::{mpsc, oneshot};
@@ -130,13 +130,20 @@ enum Cmd {
 #[derive(Clone, Debug)]
 pub struct LvsInput {
     tx: mpsc::Sender<Cmd>,
+    preempt: Option<Preempt>,
 }
 
 impl LvsInput {
-    /// Queues an input (waits while the queue is full).
+    /// Queues an input (waits while the queue is full). A VRRP state makes a periodic
+    /// table read under way give way: a new MASTER gets its rules at once.
     pub async fn send(&self, input: Input) {
+        let preempts = input.preempts();
         // A closed queue means the task stopped: nothing left to tell.
         let _ = self.tx.send(Cmd::Input(input)).await;
+        // After the send: the pass that follows the abandon must find the input.
+        if preempts && let Some(p) = &self.preempt {
+            p.raise();
+        }
     }
 }
 
@@ -192,6 +199,8 @@ pub struct Lvs {
     task: JoinHandle<()>,
     /// Ends the coordinator's running pass at a stop (with a kernel).
     interrupt: Option<Interrupt>,
+    /// Makes a periodic table read give way to a reload or a VRRP state (with a kernel).
+    preempt: Option<Preempt>,
 }
 
 enum Backend {
@@ -292,9 +301,9 @@ impl Lvs {
             .enumerate()
             .map(|(i, vs)| (VsId::of(vs), i))
             .collect();
-        let interrupt = match &backend {
-            Backend::Kernel(r) => Some(r.interrupt()),
-            Backend::Model(_) => None,
+        let (interrupt, preempt) = match &backend {
+            Backend::Kernel(r) => (Some(r.interrupt()), Some(r.preempt())),
+            Backend::Model(_) => (None, None),
         };
         let (tx, rx) = mpsc::channel(QUEUE);
         let task = Task {
@@ -313,6 +322,7 @@ impl Lvs {
             tx,
             task: tokio::spawn(task.run(rx)),
             interrupt,
+            preempt,
         }
     }
 
@@ -320,6 +330,7 @@ impl Lvs {
     pub fn input(&self) -> LvsInput {
         LvsInput {
             tx: self.tx.clone(),
+            preempt: self.preempt.clone(),
         }
     }
 
@@ -339,6 +350,10 @@ impl Lvs {
             reply,
         };
         self.tx.send(cmd).await.ok()?;
+        // Queued: a periodic table read under way gives way to it.
+        if let Some(p) = &self.preempt {
+            p.raise();
+        }
         rx.await.ok()
     }
 
