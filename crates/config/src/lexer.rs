@@ -209,32 +209,45 @@ pub fn tokenize_with<T>(
 /// of `text`: blanks (space, tab) separate words; `"..."` is one word without its quotes,
 /// and a quote also ends a bare word (`ab"c d"` is `ab`, `c d`).
 pub fn words_with(text: &str, mut f: impl FnMut(usize, usize, &str)) -> Result<(), LexError> {
-    // Bytes, not chars: blanks and quotes are ASCII, so every offset found is a
-    // character boundary of the text.
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b' ' | b'\t' => i += 1,
-            b'"' => {
-                let at = i;
-                let Some(close) = b[at + 1..].iter().position(|&c| c == b'"') else {
-                    return Err(LexError::UnterminatedQuote { at, quote: '"' });
-                };
-                let end = at + 1 + close;
-                f(at, end + 1 - at, &text[at + 1..end]);
-                i = end + 1;
-            }
-            _ => {
-                let at = i;
-                while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'"') {
-                    i += 1;
-                }
-                f(at, i - at, &text[at..i]);
-            }
+    // The grammar runs on bytes: blanks and quotes are ASCII, so every offset it finds is
+    // a character boundary of the text, and no UTF-8 decoding is needed on this hot path.
+    let bytes = text.as_bytes();
+    let mut rest = bytes;
+    loop {
+        rest = blanks(rest);
+        if rest.is_empty() {
+            return Ok(());
         }
+        let at = bytes.len() - rest.len();
+        let Ok((r, w)) = word(rest) else {
+            return Err(LexError::UnterminatedQuote { at, quote: '"' });
+        };
+        let end = bytes.len() - r.len();
+        // A quoted word's value sits between its quotes; a bare word is itself.
+        let from = if bytes[at] == b'"' { at + 1 } else { at };
+        f(at, end - at, &text[from..from + w.len()]);
+        rest = r;
     }
-    Ok(())
+}
+
+fn blanks(i: &[u8]) -> &[u8] {
+    let r: IResult<&[u8], &[u8]> =
+        nom::bytes::complete::take_while(|b| b == b' ' || b == b'\t').parse(i);
+    r.map_or(i, |(rest, _)| rest)
+}
+
+/// One word: `"..."` (its value without the quotes; a quote also ends a bare word) or a
+/// run of anything but blanks and quotes.
+fn word(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    alt((
+        delimited(
+            char('"'),
+            nom::bytes::complete::take_till(|b| b == b'"'),
+            char('"'),
+        ),
+        take_while1(|b| b != b' ' && b != b'\t' && b != b'"'),
+    ))
+    .parse(i)
 }
 
 /// Splits a script command line into arguments: blanks separate words, `'...'` and
