@@ -49,6 +49,11 @@ bench_reload() {
     figure rss_kb $(rss_total)
     $IP -n dir1 link add nlmon0 type nlmon 2>/dev/null
     $IP -n dir1 link set nlmon0 up
+    # Control: the same tap for 20 s while the daemon idles. Under emulation timers
+    # themselves fire late; this is the floor the reload's figure is to be read against.
+    _idle=$(nsx dir1 $NLMON adverts --iface eth0 --interval-ms 1000 --for 20)
+    echo "$PHASE idle: $_idle"
+    figure idle_worst_advert_late_ms $(field "$_idle" worst_late_ms)
     rm -f $LAB/adv_stop
     nsx dir1 $NLMON adverts --iface eth0 --interval-ms 1000 --for 14400 --stop-file $LAB/adv_stop >$LAB/adv &
     _adv=$!
