@@ -50,11 +50,13 @@ pub struct Sides<'a> {
     pub vrrp_options: &'a rk_vrrp::Options,
     /// The IPVS ownership record (to start the LVS side).
     pub ipvs_record: &'a Path,
+    /// The running configuration: replaced once the new one is applied.
+    pub running: &'a mut Arc<Config>,
 }
 
-/// Reloads; returns the new configuration once applied, `None` when it was refused (the
-/// running one stays, untouched).
-pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
+/// Reloads; `true` once the new configuration is applied (it is then in
+/// `sides.running`), `false` when it was refused (the running one stays, untouched).
+pub async fn run(source: &Source, sides: Sides<'_>) -> bool {
     let t0 = Instant::now();
     tracing::info!("Reloading configuration {}", source.path.display());
     let (path, options) = (source.path.clone(), source.options.clone());
@@ -68,11 +70,11 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
                 "reload refused: {} has errors; the running configuration is unchanged",
                 source.path.display()
             );
-            return None;
+            return false;
         }
         Err(e) => {
             tracing::error!("reload refused: the configuration reader failed ({e})");
-            return None;
+            return false;
         }
     };
     for line in loaded.render_warnings().lines() {
@@ -88,7 +90,7 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
             Ok(p) => Some(p),
             Err(why) => {
                 tracing::error!("reload refused: {why}; the running configuration is unchanged");
-                return None;
+                return false;
             }
         }
     } else {
@@ -157,29 +159,23 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
             });
             let applied = l.lvs.reload(cfg.clone(), policy).await.unwrap_or_default();
             steps.ipvs = t0.elapsed();
-            let mapping = match mapped.await {
+            match mapped.await {
                 Ok((m, ids, at)) => {
                     l.ids = ids;
                     steps.mapped = at;
-                    Arc::new(m)
+                    let mapping = Arc::new(m);
+                    for p in &mapping.problems {
+                        tracing::error!("{p}");
+                    }
+                    l.lvs.set_mapping(mapping.clone()).await;
+                    l.real_servers.reload(cfg.clone(), mapping).await;
                 }
+                // The mapping panicked: the checkers keep running as they were, and the
+                // next reload maps afresh (new numbers, their state restarts).
                 Err(e) => {
-                    // The mapping panicked: the checkers keep running as they were, and
-                    // the next reload maps afresh (new numbers, state restarts).
-                    tracing::error!("checker mapping failed ({e}); health checkers not reloaded");
-                    let Applied { ops, took } = applied;
-                    tracing::info!(
-                        "Reload finished in {:.1?}: {vrrp_said}; IPVS {ops} operations in {took:.1?}",
-                        t0.elapsed()
-                    );
-                    return Some(cfg);
+                    tracing::error!("checker mapping failed ({e}); health checkers not reloaded")
                 }
-            };
-            for p in &mapping.problems {
-                tracing::error!("{p}");
             }
-            l.lvs.set_mapping(mapping.clone()).await;
-            l.real_servers.reload(cfg.clone(), mapping).await;
             let Applied { ops, took } = applied;
             lvs_said = format!("IPVS {ops} operations in {took:.1?}");
         }
@@ -193,6 +189,12 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
         // Renamed and new instances, in the coordinator's terms.
         resync(v, &l.input).await;
     }
+    // The new configuration runs: the old one goes (the caller's was its last reference),
+    // and what the reload freed (the old tables, the parse's garbage) goes back to the
+    // system before the reload says it is done, so memory after a reload is the same
+    // from one reload to the next.
+    drop(std::mem::replace(sides.running, cfg.clone()));
+    super::memory::release();
     tracing::info!(
         "Reload finished in {:.1?} (read and validated in {validated:.1?}, VRRP by {:.1?}, \
          IPVS applied by {:.1?}, checkers mapped by {:.1?}): {vrrp_said}; {lvs_said}",
@@ -201,7 +203,7 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
         steps.ipvs,
         steps.mapped,
     );
-    Some(cfg)
+    true
 }
 
 /// When each step of a reload ended, from the signal (for the log line).

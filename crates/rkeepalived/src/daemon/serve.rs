@@ -181,9 +181,9 @@ async fn run(setup: Setup) -> ExitCode {
                     lvs: &mut lvs,
                     vrrp_options: &setup.vrrp_options,
                     ipvs_record: &setup.ipvs_record,
+                    running: &mut config,
                 };
-                if let Some(new) = reload::run(&setup.source, sides).await {
-                    config = new;
+                if reload::run(&setup.source, sides).await {
                     files = Files::from_config(&config.global);
                     let v = vrrp.as_ref().map(|v| (&v.vrrp, &v.plan));
                     notices.after_reload(&config, v).await;
