@@ -391,6 +391,9 @@ impl Task {
     async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
         let mut last_pass = self.timed_pass(true).await.unwrap_or_default();
         self.after_pass(last_pass).await;
+        // The first pass sent the whole table in one batch: what it freed goes back to
+        // the system. (A reload hands back its memory at its end, in reload.rs.)
+        super::memory::release();
         loop {
             let wake = match &self.backend {
                 Backend::Kernel(r) => r.next_wakeup(),
@@ -481,9 +484,6 @@ impl Task {
         if let (Backend::Kernel(r), Some(path)) = (&self.backend, &self.record) {
             write_record(path, r.engine().ownership_record()).await;
         }
-        // The first pass (the whole table in one batch) or a reload's (the old
-        // configuration's tables): what they freed goes back to the system.
-        super::memory::release();
     }
 
     fn counters(&self) -> Option<CounterSnapshot> {

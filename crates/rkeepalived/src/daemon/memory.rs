@@ -5,7 +5,7 @@
 //! mimalloc, the global allocator (`main.rs`), holds pages freed that way until later
 //! allocations on the same thread purge them, and a daemon that then idles never makes
 //! those: at 10,000 virtual servers the load's peak stayed resident. [`release`] is called
-//! once such a phase is over (start-up, the first pass, a pass that applies a reload).
+//! once such a phase is over (start-up, the first pass, the end of a reload).
 #![allow(unsafe_code)]
 
 unsafe extern "C" {
