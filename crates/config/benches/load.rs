@@ -12,7 +12,6 @@
 //! pages slowly, memory touched is time.
 #![allow(unsafe_code)]
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use rk_config::{LoadOptions, load_file};
@@ -24,36 +23,9 @@ unsafe extern "C" {
     fn mi_collect(force: bool);
 }
 
-/// `crates/rkeepalived/tests/reload_bench.rs` `bench_conf(services, reals, true, |_| false)`.
+/// The reload benchmark's configuration, every real server at weight 1.
 fn bench_conf(services: usize, reals: usize) -> String {
-    let mut t = String::with_capacity(services * reals * 160);
-    t.push_str(
-        "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    \
-         priority 150\n    advert_int 1\n    virtual_ipaddress {\n        10.0.0.100/24\n    }\n}\n",
-    );
-    for s in 0..services {
-        let port = 1024 + s;
-        let _ = writeln!(
-            t,
-            "virtual_server 10.0.0.100 {port} {{\n    delay_loop 3600\n    lb_algo rr\n    \
-             lb_kind NAT\n    protocol TCP"
-        );
-        for r in 0..reals {
-            let _ = write!(
-                t,
-                "    real_server 172.16.{}.{} {port} {{\n        weight 1\n",
-                r / 250,
-                r % 250 + 1
-            );
-            t.push_str(
-                "        TCP_CHECK {\n            connect_ip 10.0.0.11\n            \
-                 connect_port 80\n            connect_timeout 5\n        }\n",
-            );
-            t.push_str("    }\n");
-        }
-        t.push_str("}\n");
-    }
-    t
+    rk_testkit::confgen::reload_bench_conf(services, reals, true, |_| false)
 }
 
 /// User + system CPU time of the whole process so far (threads that ended included).

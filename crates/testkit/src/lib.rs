@@ -59,6 +59,7 @@
 //! Set `RK_SKIP_VM_TESTS=1` to skip VM tests on a laptop; CI never does.
 
 mod command;
+pub mod confgen;
 mod error;
 pub mod lvs_lab;
 pub mod netns;
