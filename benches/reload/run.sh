@@ -3,6 +3,8 @@
 #   benches/reload/run.sh          keepalived 2.2.7 beside rkeepalived in one VM run
 #   benches/reload/run.sh --host   rkeepalived natively on the host (no IPVS: parse,
 #                                  validate, VRRP, checkers and the plan of a reload)
+#   benches/reload/run.sh --memory RSS and open files over 1,000 reloads, natively
+#                                  (RK_RELOAD_MEMORY="SERVICES:REALS:CHECKS:RELOADS")
 # Sizes and daemons:
 #   RK_RELOAD_BENCH_RUNS="s2300:2300:16:368:reload s5000:5000:4:2000:reload s10k:10000:4:0:stop"
 #   RK_RELOAD_BENCH_DAEMONS="rkeepalived keepalived"
@@ -12,4 +14,5 @@ set -e
 cd "$(dirname "$0")/../.."
 test=reload_benchmark
 [ "$1" = --host ] && test=reload_benchmark_host
+[ "$1" = --memory ] && test=reload_memory_host
 exec cargo test --release -p rkeepalived --test reload_bench -- --ignored --nocapture --exact "$test"

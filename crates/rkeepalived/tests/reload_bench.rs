@@ -239,6 +239,96 @@ fn reload_benchmark_host() {
     }
 }
 
+/// Memory over many reloads, natively (`benches/reload/run.sh --memory`): the daemon
+/// reloads back to back between two configurations that differ in a few weights, and its
+/// RSS and open files are read after reload 10 and then every 10% of the run.
+/// `RK_RELOAD_MEMORY="SERVICES:REALS:CHECKS:RELOADS"` (CHECKS 1 = a TCP_CHECK on each real
+/// server); default `1000:3:0:1000`, `reload_vm`'s size. Fails when RSS at the end exceeds
+/// RSS after reload 10 by more than 4 MiB, or when a file descriptor is left open.
+#[test]
+#[ignore = "benchmark: benches/reload/run.sh --memory"]
+fn reload_memory_host() {
+    use rk_testkit::netns::{Lab, wait_until};
+    if rk_testkit::netns::skip_requested() {
+        return;
+    }
+    let spec = env_or("RK_RELOAD_MEMORY", "1000:3:0:1000");
+    let f: Vec<usize> = spec
+        .split(':')
+        .map(|v| {
+            v.parse()
+                .expect("RK_RELOAD_MEMORY: SERVICES:REALS:CHECKS:RELOADS")
+        })
+        .collect();
+    let [services, reals, checks, reloads] = f[..] else {
+        panic!("RK_RELOAD_MEMORY: SERVICES:REALS:CHECKS:RELOADS");
+    };
+    let mut lab = Lab::new("rlm").expect("lab");
+    let lan = lab.lan("lan").expect("lan");
+    let dir = lab.host("dir").expect("host");
+    lab.attach(&lan, &dir, "eth0", &["10.0.0.2/24"])
+        .expect("attach");
+    let a = bench_conf(services, reals, checks == 1, |_| false);
+    let b = bench_conf(services, reals, checks == 1, |n| n % 97 == 0);
+    let conf = lab.dir().join("m.conf");
+    std::fs::write(&conf, &a).expect("write");
+    let c = conf.to_string_lossy().into_owned();
+    let pid = lab.dir().join("m.pid");
+    let p = pid.to_string_lossy().into_owned();
+    let argv = [
+        env!("CARGO_BIN_EXE_rkeepalived"),
+        "-n",
+        "-l",
+        "-f",
+        &c,
+        "-p",
+        &p,
+    ];
+    let mut d = lab.spawn(&dir, "m", &argv).expect("start");
+    assert!(
+        d.wait_for("Startup complete", Duration::from_secs(60)),
+        "{}",
+        d.log()
+    );
+    let resources = |pid: u32| -> (u64, usize) {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let rss = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+        (rss, fds)
+    };
+    let daemon = d.pid();
+    let mut seen = Vec::new();
+    let every = (reloads / 10).max(1);
+    for i in 1..=reloads {
+        std::fs::write(&conf, if i % 2 == 1 { &b } else { &a }).expect("write");
+        d.signal(nix::sys::signal::Signal::SIGHUP).expect("SIGHUP");
+        assert!(
+            wait_until(Duration::from_secs(60), || d.count("Reload finished") >= i),
+            "{}",
+            d.log()
+        );
+        if i == 10 || i % every == 0 {
+            seen.push((i, resources(daemon)));
+        }
+    }
+    println!("\n| {services} x {reals}, checks {checks} | RSS | open files |\n|---|---|---|");
+    for (i, (rss, fds)) in &seen {
+        println!("| after reload {i} | {rss} kB | {fds} |");
+    }
+    d.signal(nix::sys::signal::Signal::SIGTERM)
+        .expect("SIGTERM");
+    let _ = d.wait_exit(Duration::from_secs(30));
+    let (first, last) = (seen[0].1, seen[seen.len() - 1].1);
+    assert!(
+        last.0 <= first.0 + 4096 && last.1 == first.1,
+        "not flat: {first:?} -> {last:?} (RSS kB, open files)"
+    );
+}
+
 /// The milliseconds after `key` in each of `lines` ("... IPVS applied by 67.3ms, ...").
 fn step_ms(lines: &[&str], key: &str) -> Vec<f64> {
     lines
