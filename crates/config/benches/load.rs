@@ -7,20 +7,18 @@
 //! threads) per load, and the median peak RSS growth during one load. Wall time only
 //! means something on an idle machine with two free cores; CPU time less so.
 //!
-//! Each run starts with mimalloc's pages purged (`mi_collect`), as the daemon does after a
-//! reload, so every load touches fresh memory as a reload does: on a machine that clears
-//! pages slowly, memory touched is time.
+//! Each run starts with malloc's free memory handed back (`malloc_trim`), as the daemon
+//! does after a reload, so every load touches fresh memory as a reload does: on a machine
+//! that clears pages slowly, memory touched is time.
 #![allow(unsafe_code)]
 
 use std::time::{Duration, Instant};
 
 use rk_config::{LoadOptions, load_file};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 unsafe extern "C" {
-    fn mi_collect(force: bool);
+    /// glibc's: returns the free memory of every arena to the system.
+    fn malloc_trim(pad: usize) -> i32;
 }
 
 /// The reload benchmark's configuration, every real server at weight 1.
@@ -85,8 +83,8 @@ fn main() {
         let mut peaks = Vec::with_capacity(runs);
         let mut cpu = Duration::ZERO;
         for run in 0..runs + 1 {
-            // SAFETY: takes no pointers; mimalloc is the global allocator above.
-            unsafe { mi_collect(true) };
+            // SAFETY: takes no pointers and may be called at any time.
+            unsafe { malloc_trim(0) };
             // Resets the peak RSS to the current RSS (Linux ≥ 4.0), so VmHWM is this load's.
             let _ = std::fs::write("/proc/self/clear_refs", "5");
             let rss0 = status_kib("VmRSS:");

@@ -8,11 +8,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-// The configuration front end allocates many small strings; mimalloc halves what
-// glibc's malloc costs there.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
