@@ -2,7 +2,8 @@
 # Reload, stop and restart figures (issue 8). Needs root (and apt for the VM).
 #   benches/reload/run.sh          keepalived 2.2.7 beside rkeepalived in one VM run
 #   benches/reload/run.sh --host   rkeepalived natively on the host (no IPVS: parse,
-#                                  validate, VRRP, checkers and the plan of a reload)
+#                                  validate, VRRP, checkers and the plan of a reload;
+#                                  RK_RELOAD_BENCH_SECONDS of reloads per size, default 12)
 #   benches/reload/run.sh --memory RSS and open files over 1,000 reloads, natively
 #                                  (RK_RELOAD_MEMORY="SERVICES:REALS:CHECKS:RELOADS")
 # Sizes and daemons:
