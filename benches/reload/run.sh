@@ -3,7 +3,8 @@
 #   benches/reload/run.sh          keepalived 2.2.7 beside rkeepalived in one VM run
 #   benches/reload/run.sh --host   rkeepalived natively on the host (no IPVS: parse,
 #                                  validate, VRRP, checkers and the plan of a reload;
-#                                  RK_RELOAD_BENCH_SECONDS of reloads per size, default 12)
+#                                  RK_RELOAD_BENCH_SECONDS of reloads per size, default 12,
+#                                  RK_RELOAD_BENCH_PAUSE_MS between them, default 0)
 #   benches/reload/run.sh --memory RSS and open files over 1,000 reloads, natively
 #                                  (RK_RELOAD_MEMORY="SERVICES:REALS:CHECKS:RELOADS")
 # Sizes and daemons:

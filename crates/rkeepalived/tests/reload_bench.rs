@@ -124,11 +124,17 @@ fn reload_benchmark_host() {
     use rk_testkit::netns::{Lab, wait_until};
     // The director's first address: the source of its adverts.
     const MASTER: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 0, 0, 2);
-    // How long each size reloads back to back under the advert tap: one advert a second.
+    // How long each size reloads under the advert tap (one advert a second), and the pause
+    // between the end of one reload and the next signal (0: back to back).
     let advert_window = Duration::from_secs(
         env_or("RK_RELOAD_BENCH_SECONDS", "12")
             .parse()
             .expect("RK_RELOAD_BENCH_SECONDS"),
+    );
+    let pause = Duration::from_millis(
+        env_or("RK_RELOAD_BENCH_PAUSE_MS", "0")
+            .parse()
+            .expect("RK_RELOAD_BENCH_PAUSE_MS"),
     );
     if rk_testkit::netns::skip_requested() {
         return;
@@ -179,7 +185,7 @@ fn reload_benchmark_host() {
             "{}",
             d.log()
         );
-        // Reload back to back (alternating b and a) for advert_window while a tap times
+        // Reload (alternating b and a, `pause` apart) for advert_window while a tap times
         // the master's adverts: every advert falls into some reload.
         // As in the VM: the first round of 36,800 checks has run by then.
         std::thread::sleep(Duration::from_secs(5));
@@ -203,6 +209,7 @@ fn reload_benchmark_host() {
                 d.log()
             );
             reloads += 1;
+            std::thread::sleep(pause);
         }
         let stamps = tap.join().expect("advert tap thread");
         let gaps = Gaps::of(&stamps);
@@ -230,7 +237,7 @@ fn reload_benchmark_host() {
             spread(&mut ipvs),
         );
         println!(
-            "| {name} adverts | {reloads} reloads back to back in {:.1?}: {} adverts, worst gap \
+            "| {name} adverts | {reloads} reloads, {pause:?} apart, in {:.1?}: {} adverts, worst gap \
              {:.1?} (worst advert late {:.2} ms, {} of {} gaps off by more than 1 ms), median \
              gap {:.1?} |",
             start.elapsed(),
@@ -252,7 +259,8 @@ fn reload_benchmark_host() {
 
 /// Memory over many reloads, natively (`benches/reload/run.sh --memory`): the daemon
 /// reloads back to back between two configurations that differ in a few weights, and its
-/// RSS and open files are read after reload 10 and then every 10% of the run.
+/// RSS and open files are read after reload 10 and then every 10% of the run, each time
+/// after a pause of 1.5 s (the daemon hands memory back 1 s after the last reload).
 /// `RK_RELOAD_MEMORY="SERVICES:REALS:CHECKS:RELOADS"` (CHECKS 1 = a TCP_CHECK on each real
 /// server); default `1000:3:0:1000`, `reload_vm`'s size. Fails when RSS at the end exceeds
 /// RSS after reload 10 by more than 4 MiB, or when a file descriptor is left open.
@@ -323,6 +331,7 @@ fn reload_memory_host() {
             d.log()
         );
         if i == 10 || i % every == 0 {
+            std::thread::sleep(Duration::from_millis(1500));
             seen.push((i, resources(daemon)));
         }
     }

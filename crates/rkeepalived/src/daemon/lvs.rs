@@ -392,7 +392,7 @@ impl Task {
         let mut last_pass = self.timed_pass(true).await.unwrap_or_default();
         self.after_pass(last_pass).await;
         // The first pass sent the whole table in one batch: what it freed goes back to
-        // the system. (A reload hands back its memory at its end, in reload.rs.)
+        // the system. (After a reload, serve.rs does once reloads pause.)
         super::memory::release();
         loop {
             let wake = match &self.backend {

@@ -189,12 +189,9 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> bool {
         // Renamed and new instances, in the coordinator's terms.
         resync(v, &l.input).await;
     }
-    // The new configuration runs: the old one goes (the caller's was its last reference),
-    // and what the reload freed (the old tables, the parse's garbage) goes back to the
-    // system before the reload says it is done, so memory after a reload is the same
-    // from one reload to the next.
+    // The new configuration runs: the old one goes (the caller's was its last reference).
+    // What the reload freed goes back to the system once reloads pause (serve.rs).
     drop(std::mem::replace(sides.running, cfg.clone()));
-    super::memory::release();
     tracing::info!(
         "Reload finished in {:.1?} (read and validated in {validated:.1?}, VRRP by {:.1?}, \
          IPVS applied by {:.1?}, checkers mapped by {:.1?}): {vrrp_said}; {lvs_said}",

@@ -170,6 +170,8 @@ async fn run(setup: Setup) -> ExitCode {
     // The configuration's load is over: what it freed goes back to the system.
     super::memory::release();
     let mut failed = false;
+    // When to hand back what the last reload freed (see `RELEASE_AFTER`).
+    let mut release_at = None;
     loop {
         let settle_at = vrrp.as_ref().and_then(|v| v.settler.next_deadline());
         tokio::select! {
@@ -188,6 +190,12 @@ async fn run(setup: Setup) -> ExitCode {
                     let v = vrrp.as_ref().map(|v| (&v.vrrp, &v.plan));
                     notices.after_reload(&config, v).await;
                 }
+                // Refused reloads allocate too (the whole new configuration was read).
+                release_at = Some(std::time::Instant::now() + super::memory::RELEASE_AFTER);
+            }
+            _ = sleep_until(release_at) => {
+                release_at = None;
+                super::memory::release();
             }
             _ = sig.usr1.recv() => write_data(&files, vrrp.as_ref(), lvs.as_ref()).await,
             _ = sig.usr2.recv() => write_stats(&files, vrrp.as_ref(), lvs.as_ref()).await,
