@@ -7,18 +7,31 @@
 //! threads) per load, and the median peak RSS growth during one load. Wall time only
 //! means something on an idle machine with two free cores; CPU time less so.
 //!
-//! Each run starts with malloc's free memory handed back (`malloc_trim`), as the daemon
-//! does after a reload, so every load touches fresh memory as a reload does: on a machine
-//! that clears pages slowly, memory touched is time.
+//! Each run starts with the allocator's free pages handed back (jemalloc's purge), as the
+//! daemon does after a reload, so every load touches fresh memory as a reload does: on a
+//! machine that clears pages slowly, memory touched is time.
 #![allow(unsafe_code)]
 
 use std::time::{Duration, Instant};
 
 use rk_config::{LoadOptions, load_file};
 
-unsafe extern "C" {
-    /// glibc's: returns the free memory of every arena to the system.
-    fn malloc_trim(pad: usize) -> i32;
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's purge of every arena (as `rkeepalived`'s `daemon/memory.rs`).
+fn purge() {
+    const PURGE_ALL: &[u8] = b"arena.4096.purge\0";
+    // SAFETY: a NUL-terminated name; the control reads and writes no values.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            PURGE_ALL.as_ptr().cast(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
+    }
 }
 
 /// The reload benchmark's configuration, every real server at weight 1.
@@ -83,8 +96,7 @@ fn main() {
         let mut peaks = Vec::with_capacity(runs);
         let mut cpu = Duration::ZERO;
         for run in 0..runs + 1 {
-            // SAFETY: takes no pointers and may be called at any time.
-            unsafe { malloc_trim(0) };
+            purge();
             // Resets the peak RSS to the current RSS (Linux ≥ 4.0), so VmHWM is this load's.
             let _ = std::fs::write("/proc/self/clear_refs", "5");
             let rss0 = status_kib("VmRSS:");
