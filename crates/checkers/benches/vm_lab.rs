@@ -159,13 +159,7 @@ fn proc_usage(pid: u32) -> (u64, u64) {
         .collect();
     // utime, stime: fields 14 and 15, i.e. 11 and 12 after the command name.
     let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
-    (ticks, rss)
+    (ticks, rk_testkit::procfs::rss_kib(pid))
 }
 
 fn count(file: &str) -> u64 {

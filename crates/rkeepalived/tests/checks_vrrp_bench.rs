@@ -86,15 +86,6 @@ fn cpu_ticks(pid: u32) -> u64 {
     f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
@@ -245,7 +236,7 @@ fn advert_gap_while_ten_thousand_checks_run() {
     let checks = (accepted.load(Ordering::Relaxed) - c0) as f64 / wall;
     // Clock ticks are 10 ms.
     let cpu = cpu_ticks(rk.pid()).saturating_sub(cpu0) as f64 / 100.0 / wall * 100.0;
-    let (rss, load) = (rss_kib(rk.pid()), loadavg());
+    let (rss, load) = (rk_testkit::procfs::rss_kib(rk.pid()), loadavg());
     let running = rk.is_running();
     let daemon_sent = sent(&rk).saturating_sub(sent0);
 

@@ -166,16 +166,10 @@ fn lines(p: &Path) -> Vec<String> {
 
 /// Resident memory (kB) and open files of a process.
 fn resources(pid: u32) -> (u64, usize) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    (rss, fds)
+    (
+        rk_testkit::procfs::rss_kib(pid),
+        rk_testkit::procfs::open_fds(pid),
+    )
 }
 
 /// Bad configurations are refused with their place and change nothing; good ones keep

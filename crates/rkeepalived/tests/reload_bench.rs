@@ -164,27 +164,7 @@ fn reload_benchmark_host() {
         let every = (services * reals).checked_div(changes).unwrap_or(1);
         let a = bench_conf(services, reals, true, |_| false);
         let b = bench_conf(services, reals, true, |n| n % every == 0);
-        let conf = lab.dir().join(format!("{name}.conf"));
-        std::fs::write(&conf, &a).expect("write");
-        let c = conf.to_string_lossy().into_owned();
-        let pid = lab.dir().join(format!("{name}.pid"));
-        let p = pid.to_string_lossy().into_owned();
-        let argv = [
-            env!("CARGO_BIN_EXE_rkeepalived"),
-            "-n",
-            "-l",
-            "-G",
-            "-f",
-            &c,
-            "-p",
-            &p,
-        ];
-        let mut d = lab.spawn(&dir, name, &argv).expect("start");
-        assert!(
-            d.wait_for("Startup complete", Duration::from_secs(60)),
-            "{}",
-            d.log()
-        );
+        let (conf, mut d) = start_on_host(&mut lab, &dir, name, &a, &["-G"]);
         // Reload (alternating b and a, `pause` apart) for advert_window while a tap times
         // the master's adverts: every advert falls into some reload.
         // As in the VM: the first round of 36,800 checks has run by then.
@@ -289,37 +269,14 @@ fn reload_memory_host() {
         .expect("attach");
     let a = bench_conf(services, reals, checks == 1, |_| false);
     let b = bench_conf(services, reals, checks == 1, |n| n % 97 == 0);
-    let conf = lab.dir().join("m.conf");
-    std::fs::write(&conf, &a).expect("write");
-    let c = conf.to_string_lossy().into_owned();
-    let pid = lab.dir().join("m.pid");
-    let p = pid.to_string_lossy().into_owned();
-    let argv = [
-        env!("CARGO_BIN_EXE_rkeepalived"),
-        "-n",
-        "-l",
-        "-f",
-        &c,
-        "-p",
-        &p,
-    ];
-    let mut d = lab.spawn(&dir, "m", &argv).expect("start");
-    assert!(
-        d.wait_for("Startup complete", Duration::from_secs(60)),
-        "{}",
-        d.log()
-    );
-    let resources = |pid: u32| -> (u64, usize) {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let rss = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0);
-        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-        (rss, fds)
-    };
+    let (conf, mut d) = start_on_host(&mut lab, &dir, "m", &a, &[]);
     let daemon = d.pid();
+    let resources = |pid| {
+        (
+            rk_testkit::procfs::rss_kib(pid),
+            rk_testkit::procfs::open_fds(pid),
+        )
+    };
     let mut seen = Vec::new();
     let every = (reloads / 10).max(1);
     for i in 1..=reloads {
@@ -347,6 +304,36 @@ fn reload_memory_host() {
         last.0 <= first.0 + 4096 && last.1 == first.1,
         "not flat: {first:?} -> {last:?} (RSS kB, open files)"
     );
+}
+
+/// Writes `text` as `NAME.conf` in the lab's directory and starts rkeepalived on it in `ns`
+/// (`-n -l`, plus `extra`); returns the file (a reload rewrites it) and the daemon, once it
+/// has said "Startup complete".
+fn start_on_host(
+    lab: &mut rk_testkit::netns::Lab,
+    ns: &rk_testkit::netns::Netns,
+    name: &str,
+    text: &str,
+    extra: &[&str],
+) -> (std::path::PathBuf, rk_testkit::netns::Proc) {
+    let conf = lab.dir().join(format!("{name}.conf"));
+    std::fs::write(&conf, text).expect("write");
+    let c = conf.to_string_lossy().into_owned();
+    let p = lab
+        .dir()
+        .join(format!("{name}.pid"))
+        .to_string_lossy()
+        .into_owned();
+    let mut argv = vec![env!("CARGO_BIN_EXE_rkeepalived"), "-n", "-l"];
+    argv.extend_from_slice(extra);
+    argv.extend_from_slice(&["-f", &c, "-p", &p]);
+    let d = lab.spawn(ns, name, &argv).expect("start");
+    assert!(
+        d.wait_for("Startup complete", Duration::from_secs(60)),
+        "{}",
+        d.log()
+    );
+    (conf, d)
 }
 
 /// The milliseconds after `key` in each of `lines` ("... IPVS applied by 67.3ms, ...").

@@ -63,6 +63,7 @@ pub mod confgen;
 mod error;
 pub mod lvs_lab;
 pub mod netns;
+pub mod procfs;
 pub mod vm;
 
 use std::path::PathBuf;

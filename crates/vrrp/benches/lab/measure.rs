@@ -380,15 +380,6 @@ fn cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Master and backup running for `dur`: RSS at the end, CPU over the period.
 pub fn steady(imp: &Impl, mode: Mode, dur: Duration) -> Result<Steady, String> {
     let mut t = topo("steady")?;
@@ -419,7 +410,7 @@ pub fn steady(imp: &Impl, mode: Mode, dur: Duration) -> Result<Steady, String> {
     std::thread::sleep(dur);
     let secs = t0.elapsed().as_secs_f64();
     let usage = |p: &[u32], before: u64| Usage {
-        rss_kb: sum(p, rss_kb),
+        rss_kb: sum(p, rk_testkit::procfs::rss_kib),
         cpu_s_per_hour: (sum(p, cpu_ns) - before) as f64 / 1e9 / secs * 3600.0,
     };
     Ok(Steady {
