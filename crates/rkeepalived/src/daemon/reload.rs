@@ -50,13 +50,11 @@ pub struct Sides<'a> {
     pub vrrp_options: &'a rk_vrrp::Options,
     /// The IPVS ownership record (to start the LVS side).
     pub ipvs_record: &'a Path,
-    /// The running configuration: replaced once the new one is applied.
-    pub running: &'a mut Arc<Config>,
 }
 
-/// Reloads; `true` once the new configuration is applied (it is then in
-/// `sides.running`), `false` when it was refused (the running one stays, untouched).
-pub async fn run(source: &Source, sides: Sides<'_>) -> bool {
+/// Reloads; returns the new configuration once applied, `None` when it was refused (the
+/// running one stays, untouched).
+pub async fn run(source: &Source, sides: Sides<'_>) -> Option<Arc<Config>> {
     let t0 = Instant::now();
     tracing::info!("Reloading configuration {}", source.path.display());
     let (path, options) = (source.path.clone(), source.options.clone());
@@ -70,11 +68,11 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> bool {
                 "reload refused: {} has errors; the running configuration is unchanged",
                 source.path.display()
             );
-            return false;
+            return None;
         }
         Err(e) => {
             tracing::error!("reload refused: the configuration reader failed ({e})");
-            return false;
+            return None;
         }
     };
     for line in loaded.render_warnings().lines() {
@@ -90,7 +88,7 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> bool {
             Ok(p) => Some(p),
             Err(why) => {
                 tracing::error!("reload refused: {why}; the running configuration is unchanged");
-                return false;
+                return None;
             }
         }
     } else {
@@ -189,9 +187,6 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> bool {
         // Renamed and new instances, in the coordinator's terms.
         resync(v, &l.input).await;
     }
-    // The new configuration runs: the old one goes (the caller's was its last reference).
-    // What the reload freed goes back to the system once reloads pause (serve.rs).
-    drop(std::mem::replace(sides.running, cfg.clone()));
     tracing::info!(
         "Reload finished in {:.1?} (read and validated in {validated:.1?}, VRRP by {:.1?}, \
          IPVS applied by {:.1?}, checkers mapped by {:.1?}): {vrrp_said}; {lvs_said}",
@@ -200,7 +195,7 @@ pub async fn run(source: &Source, sides: Sides<'_>) -> bool {
         steps.ipvs,
         steps.mapped,
     );
-    true
+    Some(cfg)
 }
 
 /// When each step of a reload ended, from the signal (for the log line).

@@ -183,9 +183,11 @@ async fn run(setup: Setup) -> ExitCode {
                     lvs: &mut lvs,
                     vrrp_options: &setup.vrrp_options,
                     ipvs_record: &setup.ipvs_record,
-                    running: &mut config,
                 };
-                if reload::run(&setup.source, sides).await {
+                // The old configuration goes here (this was its last reference); what the
+                // reload freed goes back to the system once reloads pause.
+                if let Some(new) = reload::run(&setup.source, sides).await {
+                    config = new;
                     files = Files::from_config(&config.global);
                     let v = vrrp.as_ref().map(|v| (&v.vrrp, &v.plan));
                     notices.after_reload(&config, v).await;
